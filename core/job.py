@@ -8,9 +8,10 @@ events. A :class:`CancelToken` stops the run after the frame in flight. No host 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import config
 from .session import Keyframe, Session
@@ -47,7 +48,7 @@ class JobSettings:
     base_dir: Path | None = None                 # relative reference paths resolve against this
 
     @classmethod
-    def from_session(cls, session: Session, **overrides: Any) -> "JobSettings":
+    def from_session(cls, session: Session, **overrides: Any) -> JobSettings:
         """Settings from a session file's contents; ``overrides`` (CLI flags) win over the session."""
         base = session.path.parent if session.path else None
         settings = cls(
@@ -87,6 +88,7 @@ class JobEvent:
     message: str | None = None
     seconds: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    summary: JobSummary | None = field(default=None, repr=False)   # on ``finished`` only
 
     def to_json(self) -> dict[str, Any]:
         d = {"event": self.kind}
@@ -122,6 +124,13 @@ class JobSummary:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    colourspace: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"output": self.output, "written": len(self.written), "kept": len(self.kept),
+                "skipped": self.skipped, "failed": [{"frame": f, "error": e} for f, e in self.failed],
+                "warnings": self.warnings, "seconds": round(self.seconds, 3), "cancelled": self.cancelled,
+                "colourspace": self.colourspace}
 
 
 ProgressCallback = Callable[[JobEvent], None]
@@ -142,7 +151,7 @@ def run_job(settings: JobSettings, progress: ProgressCallback | None = None,
         if progress is not None:
             progress(event)
         if event.kind == "finished":
-            summary = event.data.get("summary_obj")
+            summary = event.summary
     assert summary is not None
     return summary
 

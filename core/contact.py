@@ -1,0 +1,80 @@
+"""Contact sheets: frames of one or more sequences side by side (e.g. input | output | truth), as a PNG.
+
+People would rather look than read: the demo, eval, farm review step and docs all write these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import colour, frameio, sequence
+from .errors import OutputError
+
+
+def _label(tile: np.ndarray, text: str) -> np.ndarray:
+    """Burn a small label into the top-left of an sRGB uint8 tile (H, W, 3), RGB order."""
+    cv2.putText(tile, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(tile, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def display_tile(path: str, width: int, colourspace: str = "auto", layer: str | None = None) -> np.ndarray:
+    """A frame file -> display sRGB uint8 tile (h, width, 3), RGB order, through the OCIO display transform."""
+    frame = frameio.read_frame(path, layer=layer)
+    cs = colour.guess_colourspace(frame) if colourspace == "auto" else colour.check_colourspace(colourspace)
+    srgb = colour.to_display_srgb(frame.rgb, cs)
+    height = max(1, round(frame.height * width / frame.width))
+    tile = cv2.resize(srgb, (width, height), interpolation=cv2.INTER_AREA)
+    return (np.clip(tile, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def grid(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarray:
+    """Tiles (uint8 RGB, same height per row) -> one image with ``gap`` pixels of dark grey between them."""
+    height = max(t.shape[0] for row in rows for t in row)
+    width_per_col = [max(row[i].shape[1] for row in rows if i < len(row)) for i in range(max(map(len, rows)))]
+    out_h = len(rows) * (height + gap) + gap
+    out_w = sum(width_per_col) + gap * (len(width_per_col) + 1)
+    sheet = np.full((out_h, out_w, 3), 32, np.uint8)
+    y = gap
+    for row in rows:
+        x = gap
+        for i, tile in enumerate(row):
+            sheet[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+            x += width_per_col[i] + gap
+        y += height + gap
+    return sheet
+
+
+def write_png(image_rgb: np.ndarray, path: str | Path) -> Path:
+    """Write an RGB uint8 image as PNG (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.kino.tmp.png")
+    if not cv2.imwrite(str(tmp), np.ascontiguousarray(image_rgb[:, :, ::-1])):
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the PNG")
+    tmp.replace(path)
+    return path
+
+
+def contact_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[int, int] | None = None,
+                  count: int = 6, width: int = 320, colourspace: str = "auto",
+                  labels: Sequence[str] | None = None) -> Path:
+    """Sample ``count`` frames shared by all sequences; one row per frame, one column per sequence."""
+    shots = [sequence.open_shot(p, frames) for p in patterns]
+    common = sorted(set(shots[0].frames).intersection(*(s.frames for s in shots[1:])))
+    if not common:
+        raise OutputError(f"{output}: the sequences share no frames to show")
+    picks = [common[round(i * (len(common) - 1) / max(1, count - 1))] for i in range(min(count, len(common)))]
+    names = list(labels) if labels else [Path(s.pattern).name for s in shots]
+    rows = []
+    for f in dict.fromkeys(picks):
+        row = []
+        for shot, name in zip(shots, names):
+            row.append(_label(display_tile(shot.path(f), width, colourspace), f"{name}  {f}"))
+        rows.append(row)
+    return write_png(grid(rows), output)

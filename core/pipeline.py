@@ -1,0 +1,461 @@
+"""The streaming shot pipeline behind the job API.
+
+Frames flow reader threads -> colouriser (one thread: the ConvLSTM state and the propagation are sequential)
+-> writer threads, through bounded queues, so memory does not grow with shot length. Per frame:
+
+1. read the frame (file encoding), convert to linear Rec.709 and take its luminance -> full-resolution L*;
+2. shrink L* to working size; get keyframe hints (propagated by optical flow) for this frame;
+3. predict a*b* at working size (CNN-LSTM, or a classical method from the nearest keyframe reference);
+4. bring a*b* back to full resolution guided by the full-resolution L*; blend confident hints in;
+5. recombine with the ORIGINAL luminance (``colour.recombine_chroma``) and write atomically.
+
+Chunked runs warm up on ``preroll`` frames before the range (read and colourised, not written); ``resume``
+keeps complete frames on disk and restarts just before the first missing one, warming up the same way.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import colour, config, frameio, references, sequence
+from .errors import (
+    Cancelled,
+    ColourReferenceError,
+    FrameLayoutError,
+    FrameReadError,
+    KinochromeError,
+    OutputError,
+    SequenceError,
+    UsageError,
+)
+from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
+from .lab import luminance, y_to_lightness
+from .session import METHODS, Keyframe
+from .upsample import resize_plane, upsample_chroma, working_size
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
+    """Compact frame list: [1001, 1002, 1003, 1007] -> '1001-1003, 1007'."""
+    parts: list[str] = []
+    frames = sorted(frames)
+    i = 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        parts.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
+        i = j + 1
+    if len(parts) > limit:
+        parts = parts[:limit] + [f"... ({len(frames)} frames)"]
+    return ", ".join(parts)
+
+
+def validate_settings(settings: JobSettings) -> None:
+    """Reject bad settings before anything is read or written (UsageError, exit 2)."""
+    if settings.method not in METHODS:
+        raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {settings.method!r}")
+    if settings.device not in DEVICES:
+        raise UsageError(f"--device: expected one of {', '.join(DEVICES)}, got {settings.device!r}")
+    if settings.threads is not None and settings.threads < 1:
+        raise UsageError(f"--threads: expected a positive number of threads, got {settings.threads}")
+    if settings.preroll < 0:
+        raise UsageError(f"--preroll: expected a non-negative number of frames, got {settings.preroll}")
+    if settings.mode not in MODES:
+        raise UsageError(f"mode: expected one of {', '.join(MODES)}, got {settings.mode!r}")
+    if settings.missing not in MISSING:
+        raise UsageError(f"--missing: expected one of {', '.join(MISSING)}, got {settings.missing!r}")
+    if settings.on_error not in ON_ERROR:
+        raise UsageError(f"--on-error: expected one of {', '.join(ON_ERROR)}, got {settings.on_error!r}")
+    if not 64 <= settings.working_size <= 4096:
+        raise UsageError(f"--working-size: expected 64..4096 pixels, got {settings.working_size}")
+    if not 0.0 <= settings.ref_strength <= 1.0:
+        raise UsageError(f"--ref-strength: expected 0..1, got {settings.ref_strength}")
+    if settings.reach < 0:
+        raise UsageError(f"--reach: expected a non-negative number of frames, got {settings.reach}")
+    if settings.out_bit_depth not in (None, "uint8", "uint10", "uint12", "uint16", "half", "float"):
+        raise UsageError("--out-bit-depth: expected uint8, uint10, uint12, uint16, half or float, "
+                         f"got {settings.out_bit_depth!r}")
+
+
+def configure_threads(threads: int | None) -> int:
+    """Set torch, OpenCV and OpenImageIO thread counts; returns the count used."""
+    import cv2
+    import OpenImageIO as oiio
+
+    n = threads or config.env_threads() or (os.cpu_count() or 1)
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:  # classical methods run without torch
+        pass
+    cv2.setNumThreads(n)
+    oiio.attribute("threads", n)
+    return n
+
+
+@dataclass
+class _Plan:
+    """What a run will do, decided before any pixel is read."""
+
+    shot: sequence.Shot               # the requested range
+    out_pattern: str
+    write: list[int]                  # frames to write, in order
+    kept: list[int]                   # complete output frames already on disk (resume)
+    process: list[int]                # frames to colourise in order (preroll + write)
+    source_of: dict[int, int]         # frame -> input frame to read (missing=hold reads the previous one)
+    all_frames: tuple[int, ...]       # every input frame on disk (for propagation reaching outside the range)
+
+
+class ShotPipeline:
+    """One run of the job API over a shot. ``run()`` yields JobEvents."""
+
+    def __init__(self, settings: JobSettings, cancel: CancelToken):
+        self.settings = settings
+        self.cancel = cancel
+        self.summary = JobSummary(output="")
+        self.warnings: list[str] = []
+
+    # ------------------------------------------------------------------ planning
+    def _resolve(self, path: str | None) -> str | None:
+        if path is None or os.path.isabs(path) or self.settings.base_dir is None:
+            return path
+        return str(Path(self.settings.base_dir) / path)
+
+    def plan(self) -> _Plan:
+        s = self.settings
+        shot = sequence.open_shot(s.input, s.frames)
+        disk = sequence.open_shot(s.input) if s.frames else shot
+        if shot.missing and s.missing == "error":
+            raise SequenceError(f"{shot.pattern}: missing frames {format_frames(shot.missing)} "
+                                "(use --missing hold or --missing skip to go on)")
+        if not shot.frames:
+            raise SequenceError(f"{shot.pattern}: no frames on disk in {shot.first}-{shot.last}")
+        out_pattern = sequence.output_shot_pattern(s.output, shot)
+        frameio.check_output_writable(str(Path(out_pattern).parent))
+
+        source_of: dict[int, int] = {}
+        previous: int | None = None
+        present = set(shot.frames)
+        for f in range(shot.first, shot.last + 1):
+            if f in present:
+                source_of[f] = previous = f
+            elif s.missing == "hold" and previous is not None:
+                source_of[f] = previous
+        write = sorted(source_of)
+        if s.missing == "hold" and shot.missing:
+            self.warnings.append(f"{shot.pattern}: missing frames {format_frames(shot.missing)} hold the "
+                                 "previous frame")
+        elif shot.missing:
+            self.warnings.append(f"{shot.pattern}: missing frames {format_frames(shot.missing)} skipped")
+
+        existing = [f for f in write if os.path.exists(sequence.frame_path(out_pattern, f))]
+        kept: list[int] = []
+        if existing and s.mode == "error":
+            raise OutputError(f"{sequence.frame_path(out_pattern, existing[0])}: output exists "
+                              f"({len(existing)} of {len(write)} frames); use --overwrite or --resume")
+        if s.mode == "resume" and existing:
+            like = frameio.read_frame(shot.path(shot.frames[0]), layer=s.layer, frame=shot.frames[0])
+            kept = [f for f in existing if frameio.check_output_frame(sequence.frame_path(out_pattern, f), like)]
+        todo = [f for f in write if f not in set(kept)]
+
+        process = list(todo)
+        if todo:
+            start = todo[0]
+            # After a resume the state is rebuilt by preroll before the first frame still to do.
+            preroll = s.preroll if not kept else max(s.preroll, config.DEFAULT_PREROLL)
+            before = [f for f in disk.frames if f < start]
+            if s.preroll and start == shot.first and len(before) < s.preroll:
+                self.warnings.append(f"--preroll {s.preroll}: only {len(before)} frames before {start}; "
+                                     "preroll clamped to the shot start")
+            warm = before[-preroll:] if preroll else []
+            for f in warm:
+                source_of.setdefault(f, f)
+            # Frames between the first to-do frame and the last are processed even when kept, so the
+            # LSTM state runs through them; they are just not written again.
+            process = warm + [f for f in write if f >= start]
+        return _Plan(shot=shot, out_pattern=out_pattern, write=todo, kept=kept, process=process,
+                     source_of=source_of, all_frames=disk.frames)
+
+    # ------------------------------------------------------------------ colourisers
+    def _load_keyframes(self, plan: _Plan, first: frameio.Frame, size: tuple[int, int],
+                        cs: str, full_size: tuple[int, int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Keyframe hints at working size, validated before anything is written."""
+        s = self.settings
+        keyframes = [Keyframe(frame=k.frame, reference=self._resolve(k.reference), kind=k.kind,
+                              points=k.points, strokes=k.strokes) for k in s.keyframes]
+        disk_first = plan.all_frames[0] if plan.all_frames else plan.shot.first
+        disk_last = plan.all_frames[-1] if plan.all_frames else plan.shot.last
+        references.validate_keyframes(keyframes, disk_first, disk_last, full_size)
+        self.keyframes = {k.frame: k for k in keyframes}
+        hints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.reference_lab: dict[int, np.ndarray] = {}
+        self.painted: set[int] = set()
+        for k in keyframes:
+            lab_frame = self._lab_small(k.frame, plan, size, cs)
+            ref_lab = None
+            if k.reference:
+                ref_lab = references.load_reference(k.reference, size, fit=s.fit, frame=k.frame)
+                self.reference_lab[k.frame] = ref_lab
+                kind = references.reference_kind(ref_lab, lab_frame, k.kind)
+                if kind == "painted":
+                    self.painted.add(k.frame)
+            features = None
+            if self.model is not None and k.reference and k.frame not in self.painted:
+                features = (self.model.features(ref_lab[:, :, 0]), self.model.features(lab_frame[:, :, 0]))
+            hints[k.frame] = references.keyframe_hints(k, lab_frame, ref_lab, full_size, model_features=features)
+        return hints
+
+    def _lab_small(self, frame: int, plan: _Plan, size: tuple[int, int], cs: str) -> np.ndarray:
+        """Working-size L*a*b* (a*b* zero) of an input frame."""
+        f = frameio.read_frame(plan.shot.path(frame), layer=self.settings.layer, frame=frame)
+        lightness = resize_plane(frame_lightness(f.rgb, cs), size)
+        return np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> Iterator[JobEvent]:
+        s = self.settings
+        started = time.monotonic()
+        validate_settings(s)
+        plan = self.plan()
+        self.summary.output = plan.out_pattern
+
+        first = frameio.read_frame(plan.shot.path(plan.shot.frames[0]), layer=s.layer, frame=plan.shot.frames[0])
+        cs = colour.check_colourspace(s.colourspace) if s.colourspace != "auto" else colour.guess_colourspace(first)
+        self.summary.colourspace = cs
+        max_linear = colour.encoded_max_linear(first, cs)
+        full_size = (first.width, first.height)
+        size = working_size(first.width, first.height, s.working_size)
+        configure_threads(s.threads)
+
+        self.model = None
+        if s.method == "model":
+            from .model import load_model
+
+            self.model = load_model(s.model, s.device)
+            self.model.reset_state()
+        elif not any(k.reference for k in s.keyframes):
+            raise UsageError(f"--method {s.method} needs a colour reference: --ref FRAME=IMAGE")
+
+        kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
+        classical = self._classical_factory()
+        propagator = None
+        if kf_hints:
+            from .propagate import Propagator
+
+            def read_lightness(frame: int) -> np.ndarray:
+                return self._lab_small(frame, plan, size, cs)[:, :, 0]
+
+            propagator = Propagator(plan.all_frames, kf_hints, read_lightness, s.reach)
+        total = len(plan.write) + len(plan.kept)
+        yield JobEvent("start", total=total, path=plan.out_pattern,
+                       data={"input": plan.shot.pattern, "colourspace": cs, "method": s.method,
+                             "frames": [plan.shot.first, plan.shot.last], "working_size": list(size)})
+        for message in self.warnings:
+            yield JobEvent("warning", message=message)
+        index = 0
+        for f in plan.kept:
+            index += 1
+            self.summary.kept.append(f)
+            yield JobEvent("frame", frame=f, index=index, total=total, status="kept",
+                           path=sequence.frame_path(plan.out_pattern, f))
+        if propagator is not None:
+            for message in propagator.warnings:
+                self.warnings.append(message)
+                yield JobEvent("warning", message=message)
+        to_write = set(plan.write)
+
+        reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-read")
+        writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-write")
+        reads: collections.deque[tuple[int, Future[frameio.Frame]]] = collections.deque()
+        writes: collections.deque[tuple[int, float, Future[None]]] = collections.deque()
+        queue = iter(plan.process)
+
+        def submit_reads() -> None:
+            while len(reads) < config.DEFAULT_QUEUE:
+                f = next(queue, None)
+                if f is None:
+                    return
+                src = plan.source_of.get(f, f)
+                reads.append((f, reader.submit(frameio.read_frame, plan.shot.path(src), s.layer, src)))
+
+        def finish_write(block: bool) -> Iterator[JobEvent]:
+            nonlocal index
+            while writes and (block or writes[0][2].done() or len(writes) > config.DEFAULT_QUEUE):
+                f, t0, fut = writes.popleft()
+                fut.result()  # re-raises OutputError (disk full, ...)
+                index += 1
+                self.summary.written.append(f)
+                yield JobEvent("frame", frame=f, index=index, total=total, status="done",
+                               path=sequence.frame_path(plan.out_pattern, f), seconds=time.monotonic() - t0)
+
+        try:
+            submit_reads()
+            while reads:
+                if self.cancel.cancelled:
+                    yield from finish_write(block=True)
+                    self.summary.cancelled = True
+                    raise Cancelled(f"cancelled after {len(self.summary.written)} frames written; "
+                                    "rerun with --resume to continue")
+                f, fut = reads.popleft()
+                t0 = time.monotonic()
+                try:
+                    frame = fut.result()
+                    if (frame.width, frame.height) != full_size or frame.rgb.shape[2] != 3:
+                        raise FrameLayoutError(f"{frame.path}: {frame.width}x{frame.height} differs from the "
+                                               f"shot's {full_size[0]}x{full_size[1]} (resolution changes mid-shot)")
+                    if (frame.alpha is None) != (first.alpha is None):
+                        raise FrameLayoutError(f"{frame.path}: channels {','.join(frame.channels)} differ from "
+                                               f"the shot's {','.join(first.channels)} (layout changes mid-shot)")
+                except FrameReadError as exc:
+                    submit_reads()
+                    if s.on_error != "skip" or f not in to_write:
+                        raise
+                    index += 1
+                    self.summary.failed.append((f, str(exc)))
+                    yield JobEvent("frame", frame=f, index=index, total=total, status="failed", message=str(exc))
+                    continue
+                submit_reads()
+                rgb, confidence = self._colourise(f, frame, cs, max_linear, size, propagator, classical)
+                if f in to_write:
+                    out_path = sequence.frame_path(plan.out_pattern, f)
+                    extra = {"confidence": confidence} if s.confidence_aov else None
+                    writes.append((f, t0, writer.submit(frameio.write_frame, out_path, frame, rgb,
+                                                        s.out_bit_depth, extra)))
+                yield from finish_write(block=False)
+            yield from finish_write(block=True)
+        finally:
+            # Let frames in flight land (atomic writes: a frame is whole or absent), then stop the threads.
+            for _, _, fut in writes:
+                try:
+                    fut.result()
+                except KinochromeError:
+                    pass
+            reader.shutdown(wait=True, cancel_futures=True)
+            writer.shutdown(wait=True)
+        self.summary.seconds = time.monotonic() - started
+        self.summary.warnings = list(self.warnings)
+        yield JobEvent("finished", total=total, index=index, path=plan.out_pattern,
+                       seconds=self.summary.seconds, data={"summary": self.summary.to_json()},
+                       summary=self.summary)
+
+    def _classical_factory(self) -> Callable[[int], Any] | None:
+        """For classical methods: frame -> ClassicalColouriser from the nearest keyframe's reference."""
+        if self.settings.method == "model":
+            return None
+        from .classical import ClassicalColouriser
+
+        cache: dict[int, Any] = {}
+
+        def for_frame(frame: int) -> Any:
+            nearest = min(self.reference_lab, key=lambda k: (abs(k - frame), k))
+            if nearest not in cache:
+                cache.clear()
+                cache[nearest] = ClassicalColouriser(self.settings.method, self.reference_lab[nearest],
+                                                     k=config.DEFAULT_KNN_K)
+            return cache[nearest]
+
+        return for_frame
+
+    def _colourise(self, f: int, frame: frameio.Frame, cs: str, max_linear: float | None,
+                   size: tuple[int, int], propagator: Any, classical: Callable[[int], Any] | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """One frame: encoded RGB in -> encoded RGB out (H, W, 3) and hint confidence (H, W)."""
+        s = self.settings
+        lightness = frame_lightness(frame.rgb, cs)
+        small = resize_plane(lightness, size)
+        if propagator is not None:
+            hint_ab, conf = propagator.hints_for(f)
+        else:
+            hint_ab = np.zeros(small.shape + (2,), np.float32)
+            conf = np.zeros(small.shape, np.float32)
+        if self.model is not None:
+            ab_small = self.model.predict_ab(small, hint_ab, conf * (1.0 if s.ref_strength > 0 else 0.0))
+        else:
+            lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])
+            ab_small = classical(f).colourise(lab)
+        ab = upsample_chroma(ab_small, small, lightness)
+        height, width = lightness.shape
+        if f in self.painted and s.ref_strength > 0:
+            # The artist painted this very frame: its chroma is taken at full resolution, exactly.
+            ref = references.load_reference(self.keyframes[f].reference, (width, height), fit=s.fit, frame=f)
+            hint_full, conf_full = ref[:, :, 1:], np.ones((height, width), np.float32)
+            point_ab, point_mask = references.point_hints(self.keyframes[f].points, self.keyframes[f].strokes,
+                                                          (width, height), 1.0)
+            hint_full = np.where(point_mask[:, :, None] > 0, point_ab, hint_full)
+        else:
+            hint_full = upsample_chroma(hint_ab, small, lightness)
+            conf_full = np.clip(resize_plane(conf, (width, height)), 0.0, 1.0)
+        ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
+        out = colour.recombine_chroma(frame.rgb, ab, cs, max_linear)
+        return out, conf_full
+
+
+def frame_lightness(rgb: np.ndarray, colourspace: str) -> np.ndarray:
+    """Encoded RGB (H, W, 3) -> L* (H, W) float32 in [0, 100] of its linear Rec.709 luminance.
+
+    Highlights above white clip to L* 100 and NaN/Inf to 0 for the network; the output keeps the
+    original values (recombine_chroma uses the input pixels, not this).
+    """
+    y = luminance(colour.to_linear(rgb, colourspace))
+    y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=0.0)
+    return y_to_lightness(np.clip(y, 0.0, 1.0))
+
+
+def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """Before/after of one frame at working size, display sRGB (H, W, 3) float32 in [0, 1]; writes nothing."""
+    s = settings
+    validate_settings(s)
+    shot = sequence.open_shot(s.input)
+    if frame not in shot.frames:
+        raise SequenceError(f"{shot.pattern}: frame {frame} is not on disk")
+    pipe = ShotPipeline(s, CancelToken())
+    f = frameio.read_frame(shot.path(frame), layer=s.layer, frame=frame)
+    cs = colour.check_colourspace(s.colourspace) if s.colourspace != "auto" else colour.guess_colourspace(f)
+    size = working_size(f.width, f.height, s.working_size)
+    plan = _Plan(shot=shot, out_pattern="", write=[], kept=[], process=[frame], source_of={frame: frame},
+                 all_frames=shot.frames)
+    pipe.model = None
+    if s.method == "model":
+        from .model import load_model
+
+        pipe.model = load_model(s.model, s.device)
+        pipe.model.reset_state()
+    elif not any(k.reference for k in s.keyframes):
+        raise UsageError(f"--method {s.method} needs a colour reference")
+    kf_hints = pipe._load_keyframes(plan, f, size, cs, (f.width, f.height))
+    propagator = None
+    if kf_hints:
+        from .propagate import Propagator
+
+        propagator = Propagator(shot.frames, kf_hints,
+                                lambda n: pipe._lab_small(n, plan, size, cs)[:, :, 0], s.reach)
+    small = f.rgb if (f.width, f.height) == size else resize_plane(f.rgb, size)
+    small_frame = frameio.Frame(path=f.path, frame=frame, rgb=small, alpha=None, spec=f.spec,
+                                channels=f.channels, pixel_type=f.pixel_type, bits=f.bits)
+    # Preview at working size: treat the shrunk frame as the frame.
+    pipe.painted = set()
+    rgb, _ = pipe._colourise(frame, small_frame, cs, colour.encoded_max_linear(f, cs), size, propagator,
+                             pipe._classical_factory())
+    return colour.to_display_srgb(small, cs), colour.to_display_srgb(rgb, cs)
+
+
+__all__ = [
+    "ColourReferenceError",
+    "ShotPipeline",
+    "format_frames",
+    "frame_lightness",
+    "preview",
+    "validate_settings",
+]
