@@ -1,0 +1,368 @@
+"""Frame read/write with OpenImageIO: pixels as float32, all metadata carried, atomic writes.
+
+Arrays: ``Frame.rgb`` is ``(H, W, 3)`` float32 in the file's own encoding ("encoded": integer files
+normalised to 0..1 by OpenImageIO, float files as stored) covering the *data window*;
+``Frame.alpha`` is ``(H, W, 1)`` float32 or None. ``Frame.spec`` is the input's ``ImageSpec`` with all
+metadata (windows, timecode, fps, pixel aspect, compression, DPX header, string attributes).
+
+The input is only ever opened with ``ImageInput``; outputs go to a temp file in the target folder
+(``.NAME.kino.tmpXXXX.EXT``) that is renamed over the target, so a crash or a full disk never leaves
+a half-written frame under the final name.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import OpenImageIO as oiio
+
+from .errors import FrameLayoutError, FrameReadError, OutputError
+
+#: ``bit_depth`` names accepted by :func:`write_frame` -> (OIIO base type, bits per sample or None).
+BIT_DEPTHS: dict[str, tuple[str, int | None]] = {
+    "uint8": ("uint8", 8),
+    "uint10": ("uint16", 10),
+    "uint12": ("uint16", 12),
+    "uint16": ("uint16", 16),
+    "half": ("half", None),
+    "float": ("float", None),
+}
+TMP_MARK = ".kino.tmp"
+_RGB_NAMES = ("R", "G", "B")
+_GREY_NAMES = ("Y", "L", "I")  # one-channel luminance names seen in EXR/TIFF
+
+
+@dataclass
+class Frame:
+    """One decoded frame.
+
+    ``rgb``: ``(H, W, 3)`` float32, encoded (file encoding, integers normalised to 0..1), data window;
+    a one-channel grey file is broadcast to 3 channels. ``alpha``: ``(H, W, 1)`` float32 or None,
+    passed through untouched. ``spec``: the input ImageSpec (part ``subimage`` for multi-part EXR).
+    ``channels``: the channel names read, e.g. ('R', 'G', 'B', 'A') or ('diffuse.R', ...).
+    ``pixel_type``: 'uint8' | 'uint16' | 'half' | 'float' | ...; ``bits``: bits per sample (10 for 10-bit DPX).
+    """
+
+    path: str
+    frame: int | None
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    spec: oiio.ImageSpec
+    channels: tuple[str, ...]
+    pixel_type: str
+    bits: int
+    layer: str | None = None
+    subimage: int = 0
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def is_float(self) -> bool:
+        """True for half/float pixels (values may leave 0..1), False for integer formats."""
+        return self.pixel_type in ("half", "float", "double")
+
+    @property
+    def file_format(self) -> str:
+        """OpenImageIO format name of the file, e.g. 'openexr', 'dpx', 'png'."""
+        return str(self.spec.get_string_attribute("oiio:FormatName", "")) or _format_name(self.path)
+
+
+def _format_name(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    return {"exr": "openexr", "sxr": "openexr", "tif": "tiff", "jpg": "jpeg"}.get(ext, ext)
+
+
+def _short(path: str) -> str:
+    return os.path.basename(path) or path
+
+
+def _oiio_error(obj: object | None = None) -> str:
+    """The pending OpenImageIO error message, one line."""
+    message = ""
+    if obj is not None and hasattr(obj, "geterror"):
+        message = obj.geterror()
+    message = message or oiio.geterror()
+    return " ".join(message.split()) or "unknown OpenImageIO error"
+
+
+def _read_error(path: str, message: str) -> FrameReadError:
+    return FrameReadError(f"{_short(path)}: truncated or corrupt ({message})")
+
+
+def _pixel_type(spec: oiio.ImageSpec) -> str:
+    return str(spec.format)
+
+
+def _bits(spec: oiio.ImageSpec) -> int:
+    bits = spec.get_int_attribute("oiio:BitsPerSample", 0)
+    return int(bits) if bits else int(spec.format.size()) * 8
+
+
+def _layers(spec: oiio.ImageSpec) -> list[str]:
+    """Layer names of a single part: '' for un-prefixed channels, else the prefix before the last '.'."""
+    names: list[str] = []
+    for channel in spec.channelnames:
+        layer = channel.rpartition(".")[0]
+        if layer not in names:
+            names.append(layer)
+    return names
+
+
+def _pick_channels(spec: oiio.ImageSpec, layer: str | None) -> tuple[list[int], int | None] | None:
+    """Indices of the colour channels (3, or 1 for grey) and of alpha in layer ``layer`` (None = '')."""
+    prefix = f"{layer}." if layer else ""
+    index = {name: i for i, name in enumerate(spec.channelnames)}
+    alpha = index.get(prefix + "A")
+    if all(prefix + c in index for c in _RGB_NAMES):
+        return [index[prefix + c] for c in _RGB_NAMES], alpha
+    for grey in _GREY_NAMES:
+        if prefix + grey in index:
+            return [index[prefix + grey]], alpha
+    if not layer and spec.nchannels in (1, 2, 3, 4) and not any("." in c for c in spec.channelnames):
+        # Unnamed or oddly named channels (e.g. TIFF/PNG 'Y','A' already handled; here 1..4 channels).
+        colour = [0, 0, 0] if spec.nchannels <= 2 else [0, 1, 2]
+        alpha = spec.alpha_channel if spec.alpha_channel >= 0 else alpha
+        return colour, alpha
+    return None
+
+
+def _list_layers(inp: oiio.ImageInput) -> str:
+    """Human list of the layers (single part) and parts (multi-part) in an open file."""
+    found: list[str] = []
+    subimage = 0
+    while inp.seek_subimage(subimage, 0):
+        spec = inp.spec()
+        part = spec.get_string_attribute("name", "")
+        for layer in _layers(spec):
+            label = ".".join(x for x in (part, layer) if x) or "(default RGB)"
+            if label not in found:
+                found.append(label)
+        subimage += 1
+    return ", ".join(found) or "none"
+
+
+def _find_layer(inp: oiio.ImageInput, path: str, layer: str | None) -> tuple[int, list[int], int | None, str | None]:
+    """Locate ``layer`` (a channel prefix, a part name, or 'part.layer') -> (subimage, colour, alpha, prefix)."""
+    subimage = 0
+    while inp.seek_subimage(subimage, 0):
+        spec = inp.spec()
+        part = spec.get_string_attribute("name", "")
+        candidates: list[str | None]
+        if layer is None:
+            candidates = [None]
+        elif layer == part:
+            candidates = [None, layer]  # a part's channels may be plain R,G,B or 'part.R'
+        elif part and layer.startswith(part + "."):
+            candidates = [layer[len(part) + 1:], layer]
+        else:
+            candidates = [layer]
+        for prefix in candidates:
+            picked = _pick_channels(spec, prefix)
+            if picked is not None:
+                return subimage, picked[0], picked[1], prefix
+        if layer is None:
+            break  # the default is the first part
+        subimage += 1
+    wanted = f"no layer {layer!r}" if layer else "no un-prefixed R,G,B or Y channels (pick a layer)"
+    raise FrameLayoutError(f"{_short(path)}: {wanted}; layers present: {_list_layers(inp)}")
+
+
+def read_frame(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
+    """Read one frame with OpenImageIO -> :class:`Frame` (rgb ``(H, W, 3)`` float32 encoded).
+
+    ``layer`` picks a channel layer of a single-part EXR (``'diffuse'`` -> ``diffuse.R/G/B``) or a part
+    of a multi-part EXR (its ``name``). FrameReadError for a file that cannot be opened or read
+    (``"shot.1004.exr: truncated or corrupt (...)"``), FrameLayoutError for an unknown layer.
+    """
+    if not os.path.isfile(path):
+        raise FrameReadError(f"{_short(path)}: file not found")
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise _read_error(path, _oiio_error())
+    try:
+        subimage, colour, alpha_index, prefix = _find_layer(inp, path, layer)
+        if not inp.seek_subimage(subimage, 0):
+            raise _read_error(path, _oiio_error(inp))
+        spec = oiio.ImageSpec(inp.spec())
+        pixels = inp.read_image(subimage, 0, 0, spec.nchannels, oiio.FLOAT)
+        if pixels is None or inp.has_error:
+            raise _read_error(path, _oiio_error(inp))
+    finally:
+        inp.close()
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+    rgb = np.ascontiguousarray(pixels[..., colour if len(colour) == 3 else colour * 3])
+    alpha = np.ascontiguousarray(pixels[..., [alpha_index]]) if alpha_index is not None else None
+    names = tuple(spec.channelnames[i] for i in dict.fromkeys(colour)) + (
+        (spec.channelnames[alpha_index],) if alpha_index is not None else ())
+    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec, channels=names,
+                 pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
+                 subimage=subimage)
+
+
+def _output_type(source: Frame, bit_depth: str | None) -> tuple[str, int | None]:
+    """(OIIO base type, bits or None) of the output pixels."""
+    if bit_depth is None:
+        if source.is_float:
+            return source.pixel_type, None
+        return source.pixel_type, source.bits
+    if bit_depth not in BIT_DEPTHS:
+        raise OutputError(f"bit depth {bit_depth!r}: expected one of {', '.join(BIT_DEPTHS)}")
+    return BIT_DEPTHS[bit_depth]
+
+
+def output_spec(source: Frame, nchannels_extra: list[str] | None = None, bit_depth: str | None = None,
+                has_alpha: bool | None = None) -> oiio.ImageSpec:
+    """The ImageSpec to write for ``source``: its metadata, RGB(A)(+extras), the output pixel type.
+
+    Copying the input spec keeps windows, timecode, fps, pixel aspect, compression, DPX header fields,
+    string attributes and ``oiio:ColorSpace``/``colorInteropID`` (the pixels stay in the source encoding).
+    """
+    spec = oiio.ImageSpec(source.spec)
+    base, bits = _output_type(source, bit_depth)
+    alpha = source.alpha is not None if has_alpha is None else has_alpha
+    names = list(_RGB_NAMES) + (["A"] if alpha else []) + list(nchannels_extra or [])
+    spec.nchannels = len(names)
+    spec.channelnames = tuple(names)
+    spec.alpha_channel = 3 if alpha else -1
+    spec.z_channel = -1
+    spec.set_format(oiio.TypeDesc(base))
+    spec.channelformats = ()  # one format for all channels (the input may mix half and float)
+    if bits is None or bits == 8 * oiio.TypeDesc(base).size():
+        spec.erase_attribute("oiio:BitsPerSample")
+    if bits is not None:
+        spec.attribute("oiio:BitsPerSample", int(bits))
+    for name in ("oiio:subimages", "name", "oiio:subimagename"):
+        spec.erase_attribute(name)  # the output is one plain part
+    return spec
+
+
+def _tmp_path(path: str) -> str:
+    """A fresh temp file name in ``path``'s folder: hidden, marked '.kino.tmp', same extension."""
+    folder, name = os.path.split(os.path.abspath(path))
+    stem, ext = os.path.splitext(name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}{TMP_MARK}", suffix=ext, dir=folder)
+    os.close(fd)
+    return tmp
+
+
+def _oiio_write(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
+    """Write ``pixels`` ``(H, W, C)`` float32 to ``path`` with ``spec``; OSError on failure.
+
+    The one place that touches the disk through OIIO (tests monkeypatch it to simulate a full disk).
+    """
+    out = oiio.ImageOutput.create(path)
+    if out is None:
+        raise OSError(errno.EINVAL, f"no OpenImageIO writer for this extension ({_oiio_error()})")
+    try:
+        ok = out.open(path, spec) and out.write_image(pixels)
+        message = "" if ok else _oiio_error(out)
+    finally:
+        closed = out.close()
+    if not ok or not closed:
+        message = message or _oiio_error(out)
+        code = errno.ENOSPC if "space left" in message.lower() or "disk full" in message.lower() else errno.EIO
+        raise OSError(code, message)
+
+
+def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None = None,
+                extra_channels: dict[str, np.ndarray] | None = None) -> None:
+    """Write ``rgb`` ``(H, W, 3)`` float32 (source encoding) as ``path``, atomically.
+
+    Same file format as ``path``'s extension, same pixel type as ``source`` unless ``bit_depth``
+    (uint8|uint10|uint12|uint16|half|float); alpha from ``source.alpha``; all source metadata carried.
+    ``extra_channels`` (name -> ``(H, W)`` float32) are added where the format holds arbitrary
+    channels (EXR) and ignored otherwise. OutputError naming the file or folder on failure; nothing is
+    left behind (no temp file, no partial target).
+    """
+    rgb = np.asarray(rgb, dtype=np.float32)
+    if rgb.shape != source.rgb.shape:
+        raise OutputError(f"{_short(path)}: pixels {rgb.shape} do not match the source {source.rgb.shape}")
+    planes = [rgb] + ([source.alpha] if source.alpha is not None else [])
+    extras: list[str] = []
+    if extra_channels and _format_name(path) == "openexr":
+        for name, plane in extra_channels.items():
+            extras.append(name)
+            planes.append(np.asarray(plane, dtype=np.float32).reshape(source.height, source.width, 1))
+    pixels = np.ascontiguousarray(np.concatenate(planes, axis=-1))
+    spec = output_spec(source, extras, bit_depth)
+    folder = os.path.dirname(os.path.abspath(path))
+    check_output_writable(folder)
+    try:
+        tmp = _tmp_path(path)
+    except OSError as exc:
+        raise _output_error(path, folder, exc) from exc
+    try:
+        _oiio_write(tmp, spec, pixels)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise _output_error(path, folder, exc) from exc
+    except BaseException:
+        _remove_quietly(tmp)  # Ctrl-C mid-write: no temp file left behind
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def _output_error(path: str, folder: str, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{_short(path)}: disk full, nothing written")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"{folder}: output folder is not writable ({exc.strerror})")
+    return OutputError(f"{_short(path)}: cannot write ({exc.strerror or exc})")
+
+
+def check_output_writable(folder: str) -> None:
+    """Create ``folder`` if needed and prove a file can be created in it; OutputError naming it otherwise.
+
+    Uses a real probe file rather than ``os.access`` (which says yes to root and to read-only mounts).
+    """
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".probe{TMP_MARK}", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise OutputError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
+
+
+def check_output_frame(path: str, like: Frame, bit_depth: str | None = None) -> bool:
+    """True if ``path`` already holds a complete, readable frame as :func:`write_frame` would write for ``like``.
+
+    Compares resolution, channel count and pixel type, then reads the pixels (a truncated file fails).
+    Used by ``--resume``.
+    """
+    if not os.path.isfile(path):
+        return False
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        oiio.geterror()  # clear it
+        return False
+    try:
+        spec = inp.spec()
+        expected = output_spec(like, [], bit_depth)
+        if (spec.width, spec.height) != (expected.width, expected.height):
+            return False
+        if spec.nchannels < expected.nchannels or spec.channelnames[:3] != ("R", "G", "B"):
+            return False
+        if str(spec.format) != str(expected.format) and _format_name(path) not in ("jpeg", "png"):
+            return False
+        pixels = inp.read_image(oiio.FLOAT)
+        return pixels is not None and not inp.has_error
+    finally:
+        inp.close()
