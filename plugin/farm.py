@@ -1,0 +1,526 @@
+"""Render-farm distribution: a shot split into frame chunks, as an Open Job Description job or plain commands.
+
+Every farm task runs the real command line, ``kinochrome colorize SHOT -o OUTPUT --frames A-B --preroll N
+--resume --json``, so a chunk on a farm behaves exactly like the same chunk run by hand. ``--preroll`` lets each
+chunk warm up the temporal model on the frames before it (read, not written) so chunks join without seams;
+``--resume`` keeps frames an earlier, killed attempt already wrote.
+
+Two outputs:
+
+* :func:`write_openjd_job` writes a job bundle folder: an OpenJD ``jobtemplate-2023-09`` template with the
+  ``TASK_CHUNKING`` extension (step ``Colorize``: one task per contiguous chunk; step ``ReviewSheet``: a contact
+  sheet once every chunk is done) plus the parameter values as data. The folder is a valid AWS Deadline Cloud job
+  bundle (``deadline bundle submit JOBDIR``) and runs locally with ``openjd run``.
+* :func:`chunk_commands` gives one argument list per chunk for farms that take plain commands (Deadline 10,
+  OpenCue, Tractor).
+
+Values (paths, model names) always travel as data: as OpenJD parameter values or as separate arguments, never
+pasted into a shell string. Everything is validated before any file is written.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shlex
+import sys
+import sysconfig
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kinochrome.core import config
+from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
+from kinochrome.core.job import JobSettings
+
+TEMPLATE_VERSION = "jobtemplate-2023-09"
+COLORIZE_STEP = "Colorize"
+REVIEW_STEP = "ReviewSheet"
+REVIEW_NAME = "review.png"
+TEMPLATE_NAME = "template"              # template.yaml (template.json without PyYAML)
+PARAMETER_VALUES_NAME = "parameter_values"   # Deadline Cloud job bundle: parameterValues list
+OPENJD_PARAMS_NAME = "openjd_parameters"     # the same values as a mapping, for `openjd run -p file://...`
+ASSET_REFERENCES_NAME = "asset_references"   # Deadline Cloud job attachments: inputs / outputs
+METHODS = ("model", "histogram", "reinhard", "knn")
+PROGRAM = "kinochrome"
+
+# Runs with the install's own Python when a session enters the job environment: puts the install's bin folder
+# first on PATH and sets VIRTUAL_ENV for the job's later actions (OpenJD's ``openjd_env:`` stdout protocol).
+# Braces are avoided on purpose: every template string is an OpenJD format string.
+_ENTER_SCRIPT = (
+    "import os, sys; b = sys.argv[1]; "
+    "print('openjd_env: PATH=' + b + os.pathsep + os.environ.get('PATH', '')); "
+    "print('openjd_env: VIRTUAL_ENV=' + os.path.dirname(b)); "
+    "found = any(os.path.isfile(os.path.join(b, n)) for n in ('kinochrome', 'kinochrome.exe')); "
+    "sys.exit(0 if found else 'kinochrome: no kinochrome command in ' + b + ' (job parameter KinochromeBin)')"
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# chunks
+
+
+def chunk_ranges(first: int, last: int, chunk: int) -> list[tuple[int, int]]:
+    """Contiguous inclusive ``(start, end)`` chunks of at most ``chunk`` frames covering ``first..last``.
+
+    The same chunks OpenJD's ``CHUNK[INT]`` parameter makes with ``rangeConstraint: CONTIGUOUS`` and
+    ``defaultTaskCount: chunk``: the fewest chunks of at most ``chunk`` frames, balanced so their sizes differ
+    by at most one (10 frames, chunk 3 -> 3, 2, 3, 2 frames), so farm tasks and plain commands split a shot
+    identically. Raises UsageError for a chunk size below 1 or larger than the shot, and for ``last < first``.
+    """
+    if last < first:
+        raise UsageError(f"frame range {first}-{last}: the last frame is before the first")
+    length = last - first + 1
+    if chunk < 1:
+        raise UsageError(f"chunk size {chunk}: must be at least 1 frame")
+    if chunk > length:
+        raise UsageError(f"chunk size {chunk}: larger than the shot ({length} frames, {first}-{last})")
+    count = -(-length // chunk)
+    small, leftovers = divmod(length, count)
+    sizes = [small] * count
+    for i in range(leftovers):                  # spread the remainder as OpenJD does
+        sizes[(i * count) // leftovers] += 1
+    ranges, start = [], first
+    for size in sizes:
+        ranges.append((start, start + size - 1))
+        start += size
+    return ranges
+
+
+def _range_text(start: int, end: int) -> str:
+    return f"{start}-{end}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the validated plan every front end shares
+
+
+@dataclass(frozen=True)
+class FarmJob:
+    """A shot checked and resolved for the farm: absolute patterns, the frame range, chunking, the install."""
+
+    shot: str                   # absolute input pattern ('#'-padded), never a folder
+    output: str                 # absolute output pattern
+    first: int
+    last: int
+    chunk: int
+    preroll: int
+    method: str
+    model: str
+    device: str
+    session: str | None         # absolute session file path
+    kinochrome_bin: str         # folder holding the `kinochrome` console script
+    review: str                 # contact sheet path (next to the output frames)
+    name: str                   # job name shown by the farm
+
+    @property
+    def frames(self) -> str:
+        return _range_text(self.first, self.last)
+
+    @property
+    def chunks(self) -> list[tuple[int, int]]:
+        return chunk_ranges(self.first, self.last, self.chunk)
+
+
+def default_kinochrome_bin() -> Path:
+    """The folder of this install's console scripts (the venv's ``bin`` / ``Scripts``), recorded into jobs."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    if not (scripts / PROGRAM).exists() and not (scripts / f"{PROGRAM}.exe").exists():
+        beside = Path(sys.executable).parent
+        if (beside / PROGRAM).exists() or (beside / f"{PROGRAM}.exe").exists():
+            return beside
+    return scripts
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(os.path.normpath(os.path.abspath(path)))
+
+
+def _frames_text(frames: Sequence[int]) -> str:
+    """1004, 1007, 1008, 1009 -> '1004,1007-1009'."""
+    parts: list[str] = []
+    frames = sorted(frames)
+    i = 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        parts.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+def _job_name(shot_pattern: str) -> str:
+    # The job name is an OpenJD format string: keep braces out, and it must be 1-128 characters.
+    base = re.sub(r"[{}\x00-\x1f]", "", os.path.basename(shot_pattern)) or "shot"
+    return f"Kinochrome colorize {base}"[:128]
+
+
+def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str | os.PathLike[str] | None = None,
+             kinochrome_bin: str | os.PathLike[str] | None = None) -> FarmJob:
+    """Check a shot for the farm and resolve everything a task needs. Writes nothing.
+
+    Raises UsageError (chunk size 0 or larger than the shot, negative preroll, unknown method), SequenceError
+    (no such shot, missing frames in the range) or OutputError (the output would overwrite the input frames).
+    """
+    from kinochrome.core.sequence import open_shot, output_shot_pattern
+
+    if preroll < 0:
+        raise UsageError(f"preroll {preroll}: must be 0 or more frames")
+    if settings.method not in METHODS:
+        raise UsageError(f"method {settings.method!r}: expected one of {', '.join(METHODS)}")
+    if chunk < 1:          # before touching the disk: a bad flag is the cheapest error to report
+        raise UsageError(f"chunk size {chunk}: must be at least 1 frame")
+
+    shot = open_shot(settings.input, settings.frames)
+    first, last = shot.first, shot.last          # the requested range, or what is on disk
+    if shot.missing:
+        raise SequenceError(f"{shot.pattern}: missing frames {_frames_text(shot.missing)}; a farm job needs "
+                            f"every frame (render the gaps or pick a range with --frames)")
+    chunk_ranges(first, last, chunk)           # raises for a chunk larger than the shot
+
+    # Tasks get the canonical pattern, never a folder: a folder could hold the output sequence as well once
+    # the first chunk has written, and would then be ambiguous.
+    shot_pattern = os.path.abspath(shot.pattern)
+    # OutputError when any output frame path is an input frame path (same pattern, other padding syntax...).
+    output = os.path.abspath(output_shot_pattern(settings.output, shot))
+    if _norm(output) == _norm(shot_pattern):
+        raise OutputError(f"{output}: the output pattern is the input pattern; choose another output (--output)")
+
+    session = os.path.abspath(session_path) if session_path is not None else None
+    if session is not None and not os.path.isfile(session):
+        raise UsageError(f"{session}: session file not found")
+    binary = os.path.abspath(kinochrome_bin) if kinochrome_bin is not None else str(default_kinochrome_bin())
+    return FarmJob(
+        shot=shot_pattern, output=output, first=first, last=last, chunk=chunk, preroll=preroll,
+        method=settings.method, model=settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL,
+        device=settings.device or "auto", session=session, kinochrome_bin=binary,
+        review=os.path.join(os.path.dirname(output), REVIEW_NAME), name=_job_name(shot_pattern),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# commands
+
+
+def _colorize_args(shot: str, output: str, frames: str, preroll: str, method: str, model: str, device: str,
+                   session: str | None) -> list[str]:
+    args = ["colorize", shot, "-o", output]
+    if session is not None:
+        args += ["--session", session]
+    args += ["--frames", frames, "--preroll", preroll, "--resume", "--json",
+             "--method", method, "--model", model, "--device", device]
+    return args
+
+
+def _sheet_args(shot: str, output: str, frames: str, review: str) -> list[str]:
+    return ["sheet", shot, output, "--frames", frames, "-o", review]
+
+
+def job_commands(job: FarmJob, program: str | None = None) -> list[list[str]]:
+    """One ``kinochrome colorize`` argument list per chunk of a planned job (``program`` = the executable)."""
+    exe = program or os.path.join(job.kinochrome_bin, PROGRAM)
+    return [[exe, *_colorize_args(job.shot, job.output, _range_text(a, b), str(job.preroll), job.method,
+                                  job.model, job.device, job.session)]
+            for a, b in job.chunks]
+
+
+def review_command(job: FarmJob, program: str | None = None) -> list[str]:
+    """The contact-sheet command to run once every chunk is done."""
+    exe = program or os.path.join(job.kinochrome_bin, PROGRAM)
+    return [exe, *_sheet_args(job.shot, job.output, job.frames, job.review)]
+
+
+def chunk_commands(settings: JobSettings, chunk: int, preroll: int, session_path: str | None = None,
+                   program: str | None = None) -> list[list[str]]:
+    """Per-chunk argument lists for farms that take plain commands (Deadline 10, OpenCue, Tractor).
+
+    Each list starts with the absolute path of this install's ``kinochrome`` (or ``program``) so a worker
+    needs no PATH set-up. Hand the list to the farm as an argument vector; for a shell, ``shlex.join`` it.
+    """
+    return job_commands(plan_job(settings, chunk, preroll, session_path), program)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# OpenJD template
+
+
+def _path_param(name: str, description: str, default: str | None, *, object_type: str | None = None,
+                data_flow: str | None = None, label: str | None = None, control: str | None = None) -> dict:
+    param: dict[str, Any] = {"name": name, "type": "PATH", "description": description}
+    if object_type:
+        param["objectType"] = object_type
+    if data_flow:
+        param["dataFlow"] = data_flow
+    if default is not None:
+        param["default"] = default
+    if label:
+        ui: dict[str, Any] = {"label": label, "groupLabel": "Kinochrome"}
+        if control:
+            ui["control"] = control
+        param["userInterface"] = ui
+    return param
+
+
+def build_openjd_template(job: FarmJob) -> dict[str, Any]:
+    """The OpenJD ``jobtemplate-2023-09`` job template (with ``extensions: [TASK_CHUNKING]``) for a planned job.
+
+    Job parameters carry every value, with the job's values as defaults: Shot, Output, Session (only when the
+    job has a session), Review, ShotFolder / OutputFolder (job attachments on Deadline Cloud), Method, Model,
+    Device, Frames, ChunkSize, Preroll, KinochromeBin. The job environment puts ``{{Param.KinochromeBin}}``
+    first on PATH and sets VIRTUAL_ENV; step ``Colorize`` runs one task per contiguous chunk of
+    ``{{Param.Frames}}``; step ``ReviewSheet`` depends on it and writes the contact sheet.
+    """
+    params: list[dict[str, Any]] = [
+        _path_param("Shot", "Input frame pattern (#### = frame number).", job.shot, label="Shot"),
+        _path_param("Output", "Output frame pattern.", job.output, label="Output"),
+    ]
+    if job.session is not None:
+        params.append(_path_param("Session", "Kinochrome session file (keyframes, references, settings).",
+                                  job.session, object_type="FILE", data_flow="IN", label="Session",
+                                  control="CHOOSE_INPUT_FILE"))
+    params += [
+        _path_param("Review", "Contact sheet written when every chunk is done.", job.review),
+        _path_param("ShotFolder", "Folder of the input frames (uploaded by Deadline Cloud job attachments).",
+                    os.path.dirname(job.shot), object_type="DIRECTORY", data_flow="IN"),
+        _path_param("OutputFolder", "Folder the output frames go to (downloaded by job attachments).",
+                    os.path.dirname(job.output), object_type="DIRECTORY", data_flow="OUT"),
+        {"name": "Method", "type": "STRING", "description": "Colouriser.", "default": job.method,
+         "allowedValues": list(METHODS)},
+        {"name": "Model", "type": "STRING", "description": "Model name or path (method 'model').",
+         "default": job.model, "minLength": 1},
+        {"name": "Device", "type": "STRING", "description": "auto | cpu | cuda | mps", "default": job.device,
+         "minLength": 1},
+        {"name": "Frames", "type": "STRING", "description": "Frame range to colourise, e.g. 1001-1100.",
+         "default": job.frames, "minLength": 1},
+        {"name": "ChunkSize", "type": "INT", "description": "Frames per task.", "default": job.chunk,
+         "minValue": 1},
+        {"name": "Preroll", "type": "INT", "description": "Frames read before each chunk to warm the model.",
+         "default": job.preroll, "minValue": 0},
+        _path_param("KinochromeBin", "Folder holding the kinochrome command (the install's venv bin).",
+                    job.kinochrome_bin, object_type="DIRECTORY"),
+    ]
+    colorize = _colorize_args("{{Param.Shot}}", "{{Param.Output}}", "{{Task.Param.Frame}}", "{{Param.Preroll}}",
+                              "{{Param.Method}}", "{{Param.Model}}", "{{Param.Device}}",
+                              "{{Param.Session}}" if job.session is not None else None)
+    cancel = {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": 30}
+    return {
+        "specificationVersion": TEMPLATE_VERSION,
+        "extensions": ["TASK_CHUNKING"],
+        "name": job.name,
+        "description": "Kinochrome: colourise a shot in chunks, then write a review contact sheet.",
+        "parameterDefinitions": params,
+        "jobEnvironments": [{
+            "name": "KinochromeInstall",
+            "description": "Puts the Kinochrome install (KinochromeBin) first on PATH and sets VIRTUAL_ENV.",
+            "script": {"actions": {"onEnter": {
+                "command": "{{Param.KinochromeBin}}/python",
+                "args": ["-c", _ENTER_SCRIPT, "{{Param.KinochromeBin}}"],
+            }}},
+        }],
+        "steps": [
+            {
+                "name": COLORIZE_STEP,
+                "description": "One task per contiguous chunk; each reads Preroll frames before its chunk.",
+                "parameterSpace": {"taskParameterDefinitions": [{
+                    "name": "Frame",
+                    "type": "CHUNK[INT]",
+                    "range": "{{Param.Frames}}",
+                    "chunks": {"defaultTaskCount": "{{Param.ChunkSize}}", "rangeConstraint": "CONTIGUOUS"},
+                }]},
+                "script": {"actions": {"onRun": {"command": PROGRAM, "args": colorize, "cancelation": cancel}}},
+            },
+            {
+                "name": REVIEW_STEP,
+                "description": "Before/after contact sheet of the shot.",
+                "dependencies": [{"dependsOn": COLORIZE_STEP}],
+                "script": {"actions": {"onRun": {
+                    "command": PROGRAM,
+                    "args": _sheet_args("{{Param.Shot}}", "{{Param.Output}}", "{{Param.Frames}}",
+                                        "{{Param.Review}}"),
+                    "cancelation": cancel,
+                }}},
+            },
+        ],
+    }
+
+
+def job_parameter_values(job: FarmJob) -> dict[str, Any]:
+    """The job's parameter values (name -> value), as written to the parameter files."""
+    values: dict[str, Any] = {"Shot": job.shot, "Output": job.output}
+    if job.session is not None:
+        values["Session"] = job.session
+    values.update({
+        "Review": job.review, "ShotFolder": os.path.dirname(job.shot),
+        "OutputFolder": os.path.dirname(job.output), "Method": job.method, "Model": job.model,
+        "Device": job.device, "Frames": job.frames, "ChunkSize": job.chunk, "Preroll": job.preroll,
+        "KinochromeBin": job.kinochrome_bin,
+    })
+    return values
+
+
+def _asset_references(job: FarmJob, settings: JobSettings) -> dict[str, Any]:
+    files = [job.session] if job.session else []
+    for key in settings.keyframes:
+        if key.reference:
+            ref = key.reference
+            if not os.path.isabs(ref) and settings.base_dir is not None:
+                ref = str(Path(settings.base_dir) / ref)
+            files.append(os.path.abspath(ref))
+    return {"assetReferences": {
+        "inputs": {"filenames": files, "directories": [os.path.dirname(job.shot)]},
+        "outputs": {"directories": [os.path.dirname(job.output)]},
+    }}
+
+
+def _dump(path_stem: Path, doc: Any, *, ascii_only: bool = False, fmt: str | None = None) -> Path:
+    """Write ``doc`` as YAML (``path_stem.yaml``) when PyYAML is there, else as JSON; atomically.
+
+    ``ascii_only`` escapes non-ASCII characters (``\\u0141``) so readers that use the locale's encoding (the
+    openjd CLI reads parameter files that way) get the same text on every machine.
+    """
+    if fmt is None:            # PyYAML comes with the `farm` extra (openjd); JSON is equally valid
+        fmt = "yaml" if importlib.util.find_spec("yaml") is not None else "json"
+    if fmt == "yaml":
+        import yaml
+
+        path = path_stem.with_suffix(".yaml")
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=not ascii_only, width=120)
+    else:
+        path = path_stem.with_suffix(".json")
+        text = json.dumps(doc, indent=2, ensure_ascii=ascii_only) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_openjd_job(settings: JobSettings, job_dir: str | os.PathLike[str], chunk: int, preroll: int,
+                     session_path: str | os.PathLike[str] | None = None,
+                     kinochrome_bin: str | os.PathLike[str] | None = None) -> Path:
+    """Validate the shot, then write an OpenJD job bundle into ``job_dir``; returns the template's path.
+
+    ``job_dir`` receives ``template.yaml``, ``parameter_values.yaml`` (Deadline Cloud's ``parameterValues``
+    list), ``openjd_parameters.json`` (the same values as a mapping, for ``openjd run -p file://...``) and
+    ``asset_references.yaml`` (Deadline Cloud job attachments); ``.json`` instead of ``.yaml`` without PyYAML.
+    The folder is a Deadline Cloud job bundle: ``deadline bundle submit JOBDIR``. Nothing is written (not even
+    ``job_dir``) when validation fails: UsageError, SequenceError, OutputError.
+    """
+    job = plan_job(settings, chunk, preroll, session_path, kinochrome_bin)
+    job_dir = Path(job_dir)
+    if job_dir.exists() and not job_dir.is_dir():
+        raise OutputError(f"{job_dir}: exists and is not a folder")
+    template = build_openjd_template(job)
+    values = job_parameter_values(job)
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        path = _dump(job_dir / TEMPLATE_NAME, template)
+        _dump(job_dir / PARAMETER_VALUES_NAME,
+              {"parameterValues": [{"name": k, "value": v} for k, v in values.items()]}, ascii_only=True)
+        _dump(job_dir / OPENJD_PARAMS_NAME, values, ascii_only=True, fmt="json")
+        _dump(job_dir / ASSET_REFERENCES_NAME, _asset_references(job, settings), ascii_only=True)
+    except OSError as exc:
+        raise OutputError(f"{job_dir}: cannot write the job ({exc.strerror or exc})") from None
+    return path
+
+
+# --------------------------------------------------------------------------------------------------------------
+# command line: `kinochrome farm openjd|commands`
+
+
+def _settings_from_args(args: Any) -> tuple[JobSettings, str | None]:
+    from kinochrome.core.session import SESSION_SUFFIX, load_session
+
+    overrides = {"output": args.output, "method": args.method, "model": args.model, "device": args.device,
+                 "frames": _parse_frames(args.frames) if args.frames else None}
+    source = args.source
+    if source.endswith(SESSION_SUFFIX) or (source.endswith(".json") and os.path.isfile(source)):
+        session = load_session(source)
+        return JobSettings.from_session(session, **overrides), str(session.path)
+    settings = JobSettings(input=source)
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(settings, key, value)
+    return settings, None
+
+
+def _parse_frames(text: str) -> tuple[int, int]:
+    from kinochrome.core.sequence import parse_frame_range
+
+    return parse_frame_range(text)
+
+
+def _run_openjd(args: Any) -> int:
+    settings, session = _settings_from_args(args)
+    template = write_openjd_job(settings, args.job_dir, args.chunk, args.preroll, session, args.bin)
+    job_dir = template.parent
+    params = job_dir / f"{OPENJD_PARAMS_NAME}.json"
+    if args.json:
+        print(json.dumps({"job_dir": str(job_dir), "template": str(template), "parameters": str(params)}))
+    else:
+        print(f"wrote {job_dir}")
+        print(f"  run here:       {shlex.join(['openjd', 'run', str(template), '-p', f'file://{params}'])}")
+        print(f"  Deadline Cloud: {shlex.join(['deadline', 'bundle', 'submit', str(job_dir)])}")
+    return 0
+
+
+def _run_commands(args: Any) -> int:
+    settings, session = _settings_from_args(args)
+    job = plan_job(settings, args.chunk, args.preroll, session, args.bin)
+    commands = job_commands(job)
+    if args.review:
+        commands.append(review_command(job))
+    if args.json:
+        print(json.dumps(commands, ensure_ascii=False))
+    else:
+        for command in commands:
+            print(shlex.join(command))
+    return 0
+
+
+def _guarded(func: Any) -> Any:
+    def run(args: Any) -> int:
+        try:
+            return func(args)
+        except KinochromeError as err:
+            print(f"kinochrome: error: {err}", file=sys.stderr)
+            return err.exit_code
+    return run
+
+
+def _common(parser: Any) -> None:
+    parser.add_argument("source", metavar="SHOT_OR_SESSION",
+                        help="frame pattern (shot.####.exr), folder, or session file (*.kinochrome.json)")
+    parser.add_argument("--chunk", type=int, required=True, help="frames per task, e.g. 50")
+    parser.add_argument("--preroll", type=int, default=config.DEFAULT_PREROLL,
+                        help=f"frames read before each chunk to warm the model (default {config.DEFAULT_PREROLL})")
+    parser.add_argument("--output", help="output frame pattern (default: beside the shot with _kino)")
+    parser.add_argument("--method", choices=METHODS, help="colouriser (default: the session's, else model)")
+    parser.add_argument("--model", help="model name or path")
+    parser.add_argument("--device", help="auto | cpu | cuda | mps")
+    parser.add_argument("--frames", help="frame range FIRST-LAST (default: the whole shot)")
+    parser.add_argument("--bin", metavar="DIR",
+                        help="folder holding kinochrome on the workers (default: this install's)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``kinochrome farm openjd|commands`` on the CLI's subparsers; sets ``func`` on each parser."""
+    farm = subparsers.add_parser("farm", help="split a shot into chunks for a render farm",
+                                 description="Render-farm distribution: OpenJD job bundles or plain commands.")
+    sub = farm.add_subparsers(dest="farm_command", metavar="{openjd,commands}")
+    sub.required = True
+
+    openjd = sub.add_parser("openjd", help="write an OpenJD job bundle (Deadline Cloud, `openjd run`)")
+    _common(openjd)
+    openjd.add_argument("-o", "--job-dir", dest="job_dir", required=True, metavar="JOBDIR",
+                        help="folder to write the job bundle into")
+    openjd.set_defaults(func=_guarded(_run_openjd))
+
+    commands = sub.add_parser("commands", help="print one kinochrome command per chunk")
+    _common(commands)
+    commands.add_argument("--review", action="store_true", help="also print the contact-sheet command")
+    commands.set_defaults(func=_guarded(_run_commands))
