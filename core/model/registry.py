@@ -1,0 +1,62 @@
+"""Finding models: the shipped ones in ``core/models`` plus any in ``$KINOCHROME_MODELS``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..config import BUILTIN_MODELS_DIR, DEFAULT_MODEL, ENV_MODEL, ENV_MODELS_DIR
+from ..errors import ModelError
+from .weights import card_path
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for ``*.safetensors``: built-in first, then each entry of ``$KINOCHROME_MODELS``."""
+    dirs = [BUILTIN_MODELS_DIR]
+    extra = os.environ.get(ENV_MODELS_DIR, "")
+    dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
+    return dirs
+
+
+def _summary(path: Path) -> dict:
+    try:
+        card = json.loads(card_path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    keep = ("description", "config", "training", "validation")
+    out = {k: card[k] for k in keep if k in card}
+    out["bins"] = len(card.get("bins", []))
+    return out
+
+
+def list_models() -> list[dict]:
+    """Installed models -> ``[{"name", "path", "card"}]``; a later folder does not shadow an earlier name."""
+    seen: dict[str, dict] = {}
+    for folder in model_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.safetensors")):
+            if path.stem not in seen:
+                seen[path.stem] = {"name": path.stem, "path": str(path), "card": _summary(path)}
+    return list(seen.values())
+
+
+def resolve_model(name_or_path: str | None) -> Path:
+    """A model name, a path, or None (``$KINOCHROME_MODEL`` or the default) -> path of its ``.safetensors``.
+
+    ModelError naming what was asked for when nothing matches.
+    """
+    name = name_or_path or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+    candidate = Path(name).expanduser()
+    looks_like_path = candidate.suffix == ".safetensors" or os.sep in name or (os.altsep or "\0") in name
+    if looks_like_path:
+        if not candidate.is_file():
+            raise ModelError(f"{candidate}: weights file not found")
+        return candidate
+    for folder in model_dirs():
+        path = folder / f"{name}.safetensors"
+        if path.is_file():
+            return path
+    known = ", ".join(m["name"] for m in list_models()) or "none installed"
+    raise ModelError(f"{name}: no such model (known: {known}; searched {', '.join(map(str, model_dirs()))})")

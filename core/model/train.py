@@ -1,0 +1,335 @@
+"""Training: ``python -m kinochrome.core.model.train CONFIG.json [--resume]``.
+
+A run writes to its ``output_dir`` (``runs/<name>/``): ``last.safetensors`` + ``last.json`` (weights and
+card), ``optim.safetensors`` (Adam moments), ``state.json`` (step, best validation), ``best.safetensors``
++ ``best.json`` (lowest validation loss), ``bins.json`` and ``log.jsonl``. No pickle: tensors are
+safetensors, everything else JSON. The batch of step ``s`` is drawn from ``default_rng([seed, s])``, so a
+resumed run sees the same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from ..errors import TrainingDataError, UsageError
+from .bins import bins_from_histogram, rebalance_weights
+from .data import HintSettings, SequenceSampler, ab_histogram, load_clips, load_photos
+from .losses import ColourLoss
+from .network import DEFAULT_CONFIG, KinoNet
+from .weights import ARCH, save_model
+
+DEFAULTS: dict = {
+    "name": "run",
+    "seed": 1234,
+    "model": DEFAULT_CONFIG,
+    "photos": "../shared/data/train/photos",
+    "clips": "../shared/data/train/clips",
+    "val_clips": [],
+    "long_side": 384,
+    "crop": 128,
+    "seq_len": 5,
+    "batch": 4,
+    "steps": 1000,
+    "lr": 2e-3,
+    "warmup": 100,
+    "lambda": 0.5,
+    "l1": 0.5,
+    "hint_l1": 1.0,
+    "p_clip": 0.5,
+    "p_degrade": 0.5,
+    "bin_min_fraction": 0.0,
+    "val_every": 200,
+    "val_sequences": 24,
+    "checkpoint_minutes": 4.0,
+    "max_minutes": None,
+    "output_dir": None,
+}
+
+
+def load_config(path: Path) -> dict:
+    """Read a run config (JSON) over :data:`DEFAULTS`; UsageError naming the file on bad JSON or keys."""
+    path = Path(path)
+    try:
+        user = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: config file not found") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    unknown = sorted(set(user) - set(DEFAULTS) - {"description"})
+    if unknown:
+        raise UsageError(f"{path}: unknown config keys {unknown}")
+    cfg = {**DEFAULTS, **user}
+    cfg["model"] = {**DEFAULT_CONFIG, **user.get("model", {})}
+    cfg["output_dir"] = cfg["output_dir"] or f"runs/{cfg['name']}"
+    return cfg
+
+
+def _resolve(p: str, config_path: Path) -> Path:
+    """Relative data paths are tried from the working directory, then from the config file's folder."""
+    q = Path(p).expanduser()
+    if q.is_absolute() or q.exists():
+        return q
+    alt = (config_path.parent / q)
+    return alt if alt.exists() else q
+
+
+def git_commit() -> str:
+    """The commit of the checkout this code runs from ('unknown' outside git); '+dirty' if model code changed."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "core/model", "configs"],
+                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha or "unknown") + ("+dirty" if dirty else "")
+
+
+def lr_at(step: int, cfg: dict, elapsed: float = 0.0) -> float:
+    """Linear warm-up then cosine decay to 5% of ``lr`` at ``steps`` or at ``max_minutes``, whichever is first.
+
+    The time bound makes the schedule finish even when a shared CPU runs slower than budgeted.
+    """
+    if step < cfg["warmup"]:
+        return cfg["lr"] * (step + 1) / cfg["warmup"]
+    t = min(1.0, (step - cfg["warmup"]) / max(1, cfg["steps"] - cfg["warmup"]))
+    if cfg["max_minutes"]:
+        t = max(t, min(1.0, elapsed / (cfg["max_minutes"] * 60)))
+    return cfg["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+# ----------------------------------------------------------------------------------- optimiser state
+
+def save_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
+    """Adam moments as safetensors (``<param index>.<field>``), without pickle."""
+    tensors = {}
+    for idx, st in opt.state_dict()["state"].items():
+        for key, value in st.items():
+            tensors[f"{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    save_file(tensors, str(path))
+
+
+def load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
+    """Restore what :func:`save_optimizer` wrote into ``opt`` (param groups come from ``opt`` itself)."""
+    tensors = load_file(str(path))
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    sd = opt.state_dict()
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+# ----------------------------------------------------------------------------------------- validation
+
+def make_val_set(sampler: SequenceSampler, cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed validation sequences: even ones without hints, odd ones with a reference on frame 0 only."""
+    rng = np.random.default_rng([cfg["seed"], 999_999])
+    xs, abs_ = [], []
+    for i in range(cfg["val_sequences"]):
+        sampler.hints = HintSettings(0.0, 0.0 if i % 2 == 0 else 1.0, 0.0)
+        x, ab = sampler.sample(rng, degrade_input=False)
+        xs.append(x)
+        abs_.append(ab)
+    sampler.hints = HintSettings()
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(abs_))
+
+
+@torch.no_grad()
+def validate(net: KinoNet, loss_fn: ColourLoss, val: tuple[torch.Tensor, torch.Tensor], batch: int = 4) -> dict:
+    """Loss and ab RMSE (automatic = even sequences, guided = odd) on the fixed validation set."""
+    net.eval()
+    x_all, ab_all = val
+    losses, se_auto, se_guided, chroma_pred, chroma_true = [], [], [], [], []
+    for s in range(0, len(x_all), batch):
+        x, ab = x_all[s:s + batch], ab_all[s:s + batch]
+        logits, pred, _, _ = net.forward_sequence(x)
+        n = x.shape[0]
+        out = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
+        losses.append(float(out["loss"]))
+        for j in range(n):
+            se = float(((pred[j] - ab[j]) ** 2).sum(1).mean())
+            (se_auto if (s + j) % 2 == 0 else se_guided).append(se)
+            if (s + j) % 2 == 0:
+                chroma_pred.append(float(pred[j].norm(dim=1).mean()))
+                chroma_true.append(float(ab[j].norm(dim=1).mean()))
+    net.train()
+    return {"val_loss": float(np.mean(losses)), "ab_rmse_auto": math.sqrt(np.mean(se_auto)),
+            "ab_rmse_guided": math.sqrt(np.mean(se_guided)) if se_guided else float("nan"),
+            "chroma_ratio_auto": float(np.mean(chroma_pred) / max(np.mean(chroma_true), 1e-6))}
+
+
+# ------------------------------------------------------------------------------------------- training
+
+def _bins(cfg: dict, out: Path, photos, clips) -> tuple[np.ndarray, np.ndarray]:
+    """Bins and prior from the training split, cached in the run folder so a resume uses the same ones."""
+    cache = out / "bins.json"
+    if cache.is_file():
+        data = json.loads(cache.read_text())
+        return np.array(data["bins"], np.float32), np.array(data["prior"], np.float64)
+    frames = list(photos) + [f for fr in clips.values() for f in fr[::4]]
+    counts = ab_histogram(frames, cfg["model"]["grid"])
+    bins, prior = bins_from_histogram(counts, cfg["model"]["grid"], min_count=max(1.0, cfg["bin_min_fraction"]
+                                                                                    * counts.sum()))
+    cache.write_text(json.dumps({"bins": bins.tolist(), "prior": prior.tolist()}))
+    return bins, prior
+
+
+def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | None) -> dict:
+    return {
+        "name": cfg["name"],
+        "description": cfg.get("description", "Kinochrome CNN-LSTM colouriser"),
+        "config": {**cfg["model"], "arch": ARCH},
+        "inputs": "x (N,4,H,W): L*/100, a_hint/110, b_hint/110, mask; H, W multiples of 16",
+        "outputs": "ab (N,2,H,W) a*b*; logits over bins at 1/4 resolution; annealed mean T=temperature",
+        "training": {
+            **summary,
+            "command": f"python -m kinochrome.core.model.train {config_path}",
+            "git_commit": state.get("git_commit"),
+            "run_config": {k: v for k, v in cfg.items() if k != "model"},
+            "steps_done": state["step"],
+            "frames_seen": state["step"] * cfg["batch"] * cfg["seq_len"],
+            "train_seconds": round(state["elapsed"], 1),
+            "frames_per_second": round(state["step"] * cfg["batch"] * cfg["seq_len"]
+                                       / max(state["elapsed"], 1e-6), 2),
+            "crop": cfg["crop"],
+        },
+        "validation": val or {},
+    }
+
+
+def train(config_path: Path, resume: bool = False) -> Path:
+    """Train the run described by ``config_path``; returns the path of its best weights.
+
+    ``resume`` continues from ``output_dir/last.safetensors`` (UsageError if there is none).
+    """
+    config_path = Path(config_path)
+    cfg = load_config(config_path)
+    torch.set_num_threads(int(os.environ.get("KINOCHROME_THREADS", "2")))
+    torch.manual_seed(cfg["seed"])
+    np.random.seed(cfg["seed"] % 2**32)
+    out = Path(cfg["output_dir"])
+    if resume and not (out / "last.safetensors").is_file():
+        raise UsageError(f"{out / 'last.safetensors'}: nothing to resume")
+    out.mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    photos_dir, clips_dir = _resolve(cfg["photos"], config_path), _resolve(cfg["clips"], config_path)
+    photos = load_photos(photos_dir, cfg["long_side"]) if cfg["photos"] else []
+    clips = load_clips(clips_dir, exclude=cfg["val_clips"], long_side=cfg["long_side"]) if cfg["clips"] else {}
+    val_clips = (load_clips(clips_dir, names=cfg["val_clips"], long_side=cfg["long_side"], require_colour=False)
+                 if cfg["val_clips"] else {})
+    if not photos and not clips:
+        raise TrainingDataError(f"{config_path}: no training data configured")
+    summary = {"photos": len(photos), "clips": sorted(clips), "clip_frames": sum(map(len, clips.values())),
+               "val_clips": sorted(val_clips), "val_frames": sum(map(len, val_clips.values()))}
+    tqdm.write(f"data: {summary['photos']} photos, {len(clips)} clips ({summary['clip_frames']} frames), "
+               f"{len(val_clips)} val clips, loaded in {time.perf_counter() - t0:.0f}s")
+
+    bins, prior = _bins(cfg, out, photos, clips)
+    weights = rebalance_weights(bins, prior, cfg["lambda"])
+    summary["bins"] = len(bins)
+    tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
+
+    net = KinoNet(cfg["model"], torch.from_numpy(bins))
+    loss_fn = ColourLoss(torch.from_numpy(bins), torch.from_numpy(weights), cfg["l1"], cfg["hint_l1"])
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"], betas=(0.9, 0.99))
+    state = {"step": 0, "elapsed": 0.0, "best_val": None, "git_commit": git_commit()}
+    if resume:
+        net.load_state_dict(load_file(str(out / "last.safetensors")))
+        if (out / "optim.safetensors").is_file():
+            load_optimizer(opt, out / "optim.safetensors")
+        state.update(json.loads((out / "state.json").read_text()))
+        tqdm.write(f"resumed at step {state['step']}")
+    net.train()
+
+    sampler = SequenceSampler(photos, clips, cfg["crop"], cfg["seq_len"], cfg["p_clip"], cfg["p_degrade"])
+    val_set = make_val_set(SequenceSampler([], val_clips, cfg["crop"], cfg["seq_len"], 1.0, 0.0), cfg) \
+        if val_clips else None
+    log = (out / "log.jsonl").open("a")
+    last_val: dict | None = state.get("last_val")
+
+    def checkpoint() -> None:
+        save_model(net, out / "last.safetensors", _card(cfg, config_path, summary, state, last_val))
+        save_optimizer(opt, out / "optim.safetensors")
+        (out / "state.json").write_text(json.dumps(state, indent=1))
+
+    session_start = time.perf_counter()
+    elapsed0 = state["elapsed"]
+    last_ckpt = time.perf_counter()
+    running: dict[str, float] = {}
+    bar = tqdm(total=cfg["steps"], initial=state["step"], desc=cfg["name"], mininterval=10, smoothing=0.05,
+               file=sys.stderr)
+    while state["step"] < cfg["steps"]:
+        step = state["step"]
+        rng = np.random.default_rng([cfg["seed"], step])
+        x_np, ab_np = sampler.batch(rng, cfg["batch"])
+        x, ab = torch.from_numpy(x_np), torch.from_numpy(ab_np)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, cfg, state["elapsed"])
+        logits, pred, _, _ = net.forward_sequence(x)
+        losses = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        for k, v in losses.items():
+            v = float(v.detach())
+            running[k] = 0.98 * running.get(k, v) + 0.02 * v
+        state["step"] = step + 1
+        state["elapsed"] = elapsed0 + time.perf_counter() - session_start
+        bar.update(1)
+        bar.set_postfix(loss=f"{running['loss']:.3f}", ce=f"{running['ce']:.3f}", l1=f"{running['l1']:.3f}",
+                        refresh=False)
+        done = state["step"] >= cfg["steps"]
+        out_of_time = cfg["max_minutes"] is not None and state["elapsed"] > cfg["max_minutes"] * 60
+        if val_set is not None and (state["step"] % cfg["val_every"] == 0 or done or out_of_time):
+            last_val = validate(net, loss_fn, val_set)
+            state["last_val"] = last_val
+            record = {"step": state["step"], "elapsed": round(state["elapsed"], 1), "lr": lr_at(step, cfg, state["elapsed"]),
+                      **{f"train_{k}": round(v, 4) for k, v in running.items()}, **last_val}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            tqdm.write(json.dumps(record))
+            if state["best_val"] is None or last_val["val_loss"] < state["best_val"]:
+                state["best_val"] = last_val["val_loss"]
+                state["best_step"] = state["step"]
+                save_model(net, out / "best.safetensors", _card(cfg, config_path, summary, state, last_val))
+        if done or out_of_time or time.perf_counter() - last_ckpt > cfg["checkpoint_minutes"] * 60:
+            checkpoint()
+            last_ckpt = time.perf_counter()
+        if out_of_time:
+            tqdm.write(f"max_minutes reached at step {state['step']}")
+            break
+    bar.close()
+    log.close()
+    best = out / "best.safetensors"
+    return best if best.is_file() else out / "last.safetensors"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kinochrome.core.model.train", description=__doc__.split("\n")[0])
+    parser.add_argument("config", type=Path, help="run config (JSON)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    args = parser.parse_args(argv)
+    path = train(args.config, args.resume)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

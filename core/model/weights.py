@@ -1,0 +1,115 @@
+"""Model files: ``NAME.safetensors`` (weights, bins as a buffer) + ``NAME.json`` (the model card).
+
+No pickle anywhere: weights are safetensors, the card is JSON and is also embedded in the safetensors
+metadata (key ``kinochrome_card``) so a lone ``.safetensors`` file still loads.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from ..errors import ModelError
+from .network import KinoNet
+
+ARCH = "kino-cnn-lstm-v1"
+CARD_KEY = "kinochrome_card"
+
+
+def card_path(weights: Path) -> Path:
+    """The card that sits next to ``weights`` (``x.safetensors`` -> ``x.json``)."""
+    return Path(weights).with_suffix(".json")
+
+
+def save_model(net: KinoNet, path: Path, card: dict) -> Path:
+    """Write ``net``'s weights to ``path`` (safetensors) and ``card`` next to it (JSON). Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    card = dict(card)
+    card.setdefault("config", {})
+    card["bins"] = net.bins.tolist()
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata={CARD_KEY: json.dumps(card)})
+    tmp.replace(path)
+    card_path(path).write_text(json.dumps(card, indent=1) + "\n")
+    return path
+
+
+def _check_container(path: Path) -> dict:
+    """Validate the safetensors framing of ``path`` without trusting it; returns the parsed header."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ModelError(f"{path}: truncated or not a safetensors file ({size} bytes)")
+        (n,) = struct.unpack("<Q", head)
+        if n > 100_000_000:
+            raise ModelError(f"{path}: not a safetensors file (bad header)")
+        if 8 + n > size:
+            raise ModelError(f"{path}: truncated weights file (header says {n} bytes, file has {size})")
+        raw = fh.read(n)
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelError(f"{path}: not a safetensors file (header is not JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelError(f"{path}: not a safetensors file (bad header)")
+    end = max((int(v["data_offsets"][1]) for k, v in header.items()
+               if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+    if 8 + n + end > size:
+        raise ModelError(f"{path}: truncated weights file ({size} bytes, needs {8 + n + end})")
+    return header
+
+
+def read_card(path: Path) -> dict:
+    """The card of weights ``path``: the sibling JSON if present, else the embedded copy. ModelError if none."""
+    path = Path(path)
+    side = card_path(path)
+    if side.is_file():
+        try:
+            return json.loads(side.read_text())
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{side}: model card is not valid JSON ({exc.msg})") from None
+    header = _check_container(path)
+    meta = header.get("__metadata__") or {}
+    if CARD_KEY not in meta:
+        raise ModelError(f"{path}: no model card (no {side.name} and none embedded)")
+    return json.loads(meta[CARD_KEY])
+
+
+def load_network(path: Path) -> tuple[KinoNet, dict]:
+    """Build the network described by the card of ``path`` and load its weights -> ``(net in eval mode, card)``.
+
+    ModelError (naming the file) for a missing, truncated, non-safetensors or other-architecture file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: weights file not found")
+    _check_container(path)
+    card = read_card(path)
+    config = card.get("config") or {}
+    if config.get("arch") != ARCH or "bins" not in card:
+        raise ModelError(f"{path}: model of another architecture ({config.get('arch')!r}, expected {ARCH!r})")
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own (Rust) error types
+        raise ModelError(f"{path}: unreadable safetensors file ({exc})") from None
+    try:
+        net = KinoNet(config, torch.tensor(card["bins"], dtype=torch.float32))
+        net.load_state_dict(state, strict=True)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: weights do not match the architecture in its card ({first[:200]})") from None
+    return net.eval(), card
+
+
+def weights_metadata(path: Path) -> dict:
+    """The safetensors ``__metadata__`` of ``path`` (strings), read without loading tensors."""
+    with safe_open(str(path), framework="pt") as fh:
+        return dict(fh.metadata() or {})
