@@ -160,6 +160,7 @@ class ShotPipeline:
         elif shot.missing:
             self.warnings.append(f"{shot.pattern}: missing frames {format_frames(shot.missing)} skipped")
 
+        remove_stale_temp_files(out_pattern, write)
         existing = [f for f in write if os.path.exists(sequence.frame_path(out_pattern, f))]
         kept: list[int] = []
         if existing and s.mode == "error":
@@ -400,6 +401,23 @@ class ShotPipeline:
         ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
         out = colour.recombine_chroma(frame.rgb, ab, cs, max_linear)
         return out, conf_full
+
+
+def remove_stale_temp_files(out_pattern: str, frames: list[int]) -> list[str]:
+    """Delete temp files a killed run left for these output frames (never a complete frame); returns them.
+
+    Writes go to ``.NAME.kino.tmpXXXX.EXT`` beside the target and are renamed when whole, so after a
+    ``kill -9`` the only debris is such temp files.
+    """
+    removed = []
+    for f in frames:
+        target = Path(sequence.frame_path(out_pattern, f))
+        if not target.parent.is_dir():
+            return removed
+        for tmp in target.parent.glob(f".{target.stem}{frameio.TMP_MARK}*{target.suffix}"):
+            tmp.unlink(missing_ok=True)
+            removed.append(str(tmp))
+    return removed
 
 
 def frame_lightness(rgb: np.ndarray, colourspace: str) -> np.ndarray:
