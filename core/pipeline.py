@@ -43,6 +43,8 @@ from .session import METHODS, Keyframe
 from .upsample import resize_plane, upsample_chroma, working_size
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: "flow" = optical-flow propagation of the keyframes alone, no network: the baseline of ``kinochrome eval``.
+INTERNAL_METHODS = (*METHODS, "flow")
 
 
 def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
@@ -63,7 +65,7 @@ def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
 
 def validate_settings(settings: JobSettings) -> None:
     """Reject bad settings before anything is read or written (UsageError, exit 2)."""
-    if settings.method not in METHODS:
+    if settings.method not in INTERNAL_METHODS:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {settings.method!r}")
     if settings.device not in DEVICES:
         raise UsageError(f"--device: expected one of {', '.join(DEVICES)}, got {settings.device!r}")
@@ -246,19 +248,20 @@ class ShotPipeline:
 
             self.model = load_model(s.model, s.device)
             self.model.reset_state()
-        elif not any(k.reference for k in s.keyframes):
+        elif not any(k.reference for k in s.keyframes) and not (s.method == "flow" and s.keyframes):
             raise UsageError(f"--method {s.method} needs a colour reference: --ref FRAME=IMAGE")
 
         kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
         classical = self._classical_factory()
         propagator = None
         if kf_hints:
-            from .propagate import Propagator
+            from .propagate import FlowOnlyPropagator, Propagator
 
             def read_lightness(frame: int) -> np.ndarray:
                 return self._lab_small(frame, plan, size, cs)[:, :, 0]
 
-            propagator = Propagator(plan.all_frames, kf_hints, read_lightness, s.reach)
+            kind = FlowOnlyPropagator if s.method == "flow" else Propagator
+            propagator = kind(plan.all_frames, kf_hints, read_lightness, s.reach)
         total = len(plan.write) + len(plan.kept)
         yield JobEvent("start", total=total, path=plan.out_pattern,
                        data={"input": plan.shot.pattern, "colourspace": cs, "method": s.method,
@@ -381,7 +384,11 @@ class ShotPipeline:
         else:
             hint_ab = np.zeros(small.shape + (2,), np.float32)
             conf = np.zeros(small.shape, np.float32)
-        if self.model is not None:
+        if s.method == "flow":
+            ab_small = hint_ab
+        elif self.model is not None:
+            if s.stateless:
+                self.model.reset_state()
             ab_small = self.model.predict_ab(small, hint_ab, conf * (1.0 if s.ref_strength > 0 else 0.0))
         else:
             lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])

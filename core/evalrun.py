@@ -1,0 +1,236 @@
+"""``kinochrome eval CLIPS_DIR``: score the real pipeline on colour clips against baselines, in one run.
+
+For every clip (a folder of colour frames) it writes a grayscale half-float EXR shot (linear Rec.709
+luminance of the frames), colourises it through the job API in several ways, and scores each result against
+the original colour frames:
+
+=================  =============================================================================
+gray               no colour at all (the input)
+auto               the CNN-LSTM, no references
+auto-reset         the same weights with the LSTM state reset every frame
+guided             the CNN-LSTM with the first frame as a painted keyframe reference
+guided-reset       guided, LSTM state reset every frame
+guided-first-last  first and last frames as references (with ``--references first-last``)
+flow               optical-flow propagation alone: chain the flow, warp the keyframe's chroma
+histogram/reinhard/knn  the classical methods, first frame as reference
+=================  =============================================================================
+
+Metrics (``core/evaluate.py``): PSNR and SSIM on sRGB, ab RMSE, colourfulness ratio (Hasler and
+Süsstrunk), CDC (colour distribution consistency) and flow warp error. Writes ``eval.json``, ``eval.md`` (the
+table), ``sheet_<clip>.png`` (gray / auto / guided / truth) and ``psnr_vs_distance.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import OpenImageIO as oiio
+
+from . import evaluate, frameio, sequence
+from .colour import to_display_srgb
+from .contact import grid, write_png
+from .job import JobSettings, run_job
+from .lab import REC709_LUMA, srgb_to_linear
+from .session import Keyframe
+
+LINEAR = "lin_rec709"
+VARIANTS_FIRST = ("gray", "auto", "auto-reset", "guided", "guided-reset", "flow", "histogram", "reinhard", "knn")
+
+
+def load_clip(folder: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of a clip folder as sRGB float32 (H, W, 3) in [0, 1]."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:count]
+    frames = []
+    for f in files:
+        bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if bgr is not None:
+            frames.append(bgr[:, :, ::-1].astype(np.float32) / 255.0)
+    return frames
+
+
+def write_gray_shot(frames: list[np.ndarray], folder: Path, first: int = 1) -> str:
+    """Grayscale half EXR shot (linear Rec.709 luminance, R=G=B) of sRGB frames; returns its pattern."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, srgb in enumerate(frames):
+        y = srgb_to_linear(srgb) @ REC709_LUMA
+        spec = oiio.ImageSpec(y.shape[1], y.shape[0], 3, "half")
+        spec.attribute("compression", "piz")
+        buf = oiio.ImageBuf(spec)
+        buf.set_pixels(oiio.ROI(), np.repeat(y[:, :, None], 3, axis=2).astype(np.float16))
+        buf.write(str(folder / f"clip.{first + i:04d}.exr"))
+    return str(folder / "clip.####.exr")
+
+
+def write_reference(srgb: np.ndarray, path: Path) -> str:
+    cv2.imwrite(str(path), (np.clip(srgb[:, :, ::-1], 0, 1) * 255 + 0.5).astype(np.uint8))
+    return str(path)
+
+
+def read_result(pattern: str, frames: range) -> list[np.ndarray]:
+    """Output frames as display sRGB float32 (H, W, 3)."""
+    return [to_display_srgb(frameio.read_frame(sequence.frame_path(pattern, f)).rgb, LINEAR) for f in frames]
+
+
+def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model: str | None) -> JobSettings:
+    method = {"flow": "flow", "histogram": "histogram", "reinhard": "reinhard", "knn": "knn"}.get(name, "model")
+    keyframes = [] if name.startswith("auto") else [Keyframe(frame=f, reference=p, kind="painted")
+                                                   for f, p in refs.items()]
+    return JobSettings(input=shot, output=out, method=method, model=model, keyframes=keyframes,
+                       colourspace=LINEAR, mode="overwrite", stateless=name.endswith("-reset"))
+
+
+def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
+    """Clip-level scores of a colourised clip against the truth (both display sRGB lists)."""
+    per_frame_psnr = [evaluate.psnr(r, t) for r, t in zip(result, truth)]
+    return {
+        "psnr": float(np.mean(per_frame_psnr)),
+        "ssim": float(np.mean([evaluate.ssim(r, t) for r, t in zip(result, truth)])),
+        "ab_rmse": float(np.mean([evaluate.ab_rmse(r, t) for r, t in zip(result, truth)])),
+        "colourfulness_ratio": float(np.mean([evaluate.colourfulness(r) for r in result])
+                                     / max(1e-6, np.mean([evaluate.colourfulness(t) for t in truth]))),
+        "cdc": float(evaluate.cdc(result)),
+        "warp_error": float(evaluate.warp_error(result)),
+        "psnr_per_frame": [float(p) for p in per_frame_psnr],
+    }
+
+
+def plot_psnr_vs_distance(curves: dict[str, list[float]], path: Path, title: str) -> Path:
+    """A small line plot (drawn with OpenCV) of mean PSNR against distance from the keyframe."""
+    width, height, margin = 720, 420, 60
+    img = np.full((height, width, 3), 255, np.uint8)
+    values = [v for c in curves.values() for v in c if np.isfinite(v)]
+    lo, hi = np.floor(min(values)) - 1, np.ceil(max(values)) + 1
+    n = max(len(c) for c in curves.values())
+
+    def xy(i: int, v: float) -> tuple[int, int]:
+        x = margin + int(i * (width - 2 * margin) / max(1, n - 1))
+        y = height - margin - int((v - lo) * (height - 2 * margin) / max(1e-6, hi - lo))
+        return x, y
+
+    cv2.rectangle(img, (margin, margin), (width - margin, height - margin), (0, 0, 0), 1)
+    for k in range(5):
+        v = lo + k * (hi - lo) / 4
+        cv2.putText(img, f"{v:.1f}", (5, xy(0, v)[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+    for k in range(0, n, max(1, n // 8)):
+        cv2.putText(img, str(k), (xy(k, lo)[0] - 5, height - margin + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (0, 0, 0), 1)
+    palette = [(200, 30, 30), (30, 120, 200), (40, 160, 40), (150, 60, 170), (230, 140, 20), (90, 90, 90),
+               (20, 180, 180)]
+    for j, (name, curve) in enumerate(curves.items()):
+        colour = palette[j % len(palette)]
+        pts = [xy(i, v) for i, v in enumerate(curve) if np.isfinite(v)]
+        for a, b in itertools.pairwise(pts):
+            cv2.line(img, a, b, colour, 2, cv2.LINE_AA)
+        cv2.putText(img, name, (width - margin - 150, margin + 18 + 18 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    colour, 1, cv2.LINE_AA)
+    cv2.putText(img, title, (margin, margin - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, "frames from the keyframe", (width // 2 - 80, height - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(img, "PSNR dB", (5, margin - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return write_png(img, path)
+
+
+def _tile(srgb: np.ndarray, width: int, label: str) -> np.ndarray:
+    h = round(srgb.shape[0] * width / srgb.shape[1])
+    tile = (np.clip(cv2.resize(srgb, (width, h), interpolation=cv2.INTER_AREA), 0, 1) * 255).astype(np.uint8)
+    tile = np.ascontiguousarray(tile)
+    cv2.putText(tile, label, (5, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(tile, label, (5, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, count: int, model: str | None,
+                   references: str = "first", variants: tuple[str, ...] = VARIANTS_FIRST,
+                   progress: bool = True) -> dict[str, Any]:
+    """Run every variant on every clip; returns {"clips": {clip: {variant: scores}}, "mean": {...}}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folders = [clips_dir / n for n in names] if names else sorted(p for p in clips_dir.iterdir() if p.is_dir())
+    variants = tuple(variants) + (("guided-first-last",) if references == "first-last" else ())
+    if references == "none":
+        variants = tuple(v for v in variants if v in ("gray", "auto", "auto-reset"))
+    results: dict[str, dict[str, Any]] = {}
+    work = Path(tempfile.mkdtemp(prefix="kino-eval-"))
+    try:
+        for folder in folders:
+            truth = load_clip(folder, count)
+            if len(truth) < 2:
+                continue
+            shot = write_gray_shot(truth, work / folder.name / "in")
+            frames = range(1, len(truth) + 1)
+            refs_first = {1: write_reference(truth[0], work / folder.name / "ref_first.png")}
+            refs_both = dict(refs_first, **{len(truth): write_reference(truth[-1], work / folder.name / "ref_last.png")})
+            gray = read_result(shot, frames)
+            clip_scores: dict[str, Any] = {}
+            shown: dict[str, list[np.ndarray]] = {"gray": gray}
+            for name in variants:
+                if name == "gray":
+                    result = gray
+                else:
+                    out = str(work / folder.name / name / "clip.####.exr")
+                    refs = refs_both if name == "guided-first-last" else refs_first
+                    run_job(variant_settings(name, shot, out, refs, model))
+                    result = read_result(out, frames)
+                clip_scores[name] = score(result, truth)
+                if name in ("auto", "guided"):
+                    shown[name] = result
+                if progress:
+                    s = clip_scores[name]
+                    print(f"{folder.name:<20} {name:<18} PSNR {s['psnr']:6.2f}  ab RMSE {s['ab_rmse']:6.2f}  "
+                          f"colourful {s['colourfulness_ratio']:.2f}  CDC {s['cdc']:.4f}  warp {s['warp_error']:.4f}",
+                          file=sys.stderr, flush=True)
+            results[folder.name] = clip_scores
+            picks = [0, len(truth) // 2, len(truth) - 1]
+            rows = [[_tile(shown[k][i], 256, f"{k} {i + 1}") for k in shown] + [_tile(truth[i], 256, f"truth {i + 1}")]
+                    for i in picks]
+            write_png(grid(rows), out_dir / f"sheet_{folder.name}.png")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    mean: dict[str, dict[str, float]] = {}
+    for name in variants:
+        rows = [c[name] for c in results.values() if name in c]
+        if rows:
+            mean[name] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "psnr_per_frame"}
+    curves = {}
+    for name in ("guided", "guided-first-last", "flow", "reinhard", "knn", "auto"):
+        per_clip = [c[name]["psnr_per_frame"] for c in results.values() if name in c]
+        if per_clip:
+            n = min(map(len, per_clip))
+            curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(n)]
+    report = {"clips": results, "mean": mean, "frames_per_clip": count, "model": model or "default",
+              "references": references}
+    (out_dir / "eval.json").write_text(json.dumps(report, indent=2))
+    (out_dir / "eval.md").write_text(format_table(mean))
+    if curves:
+        plot_psnr_vs_distance(curves, out_dir / "psnr_vs_distance.png",
+                              f"mean PSNR vs distance from the first-frame keyframe ({len(results)} clips)")
+    return report
+
+
+def format_table(mean: dict[str, dict[str, float]]) -> str:
+    lines = ["| variant | PSNR (dB) | SSIM | ab RMSE | colourfulness ratio | CDC | warp error |",
+             "|---|---|---|---|---|---|---|"]
+    for name, m in mean.items():
+        lines.append(f"| {name} | {m['psnr']:.2f} | {m['ssim']:.3f} | {m['ab_rmse']:.2f} | "
+                     f"{m['colourfulness_ratio']:.2f} | {m['cdc']:.4f} | {m['warp_error']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    report = evaluate_clips(Path(args.clips), Path(args.output), args.clips_only, args.frames, args.model,
+                            args.references)
+    if args.json:
+        print(json.dumps(report["mean"], indent=2))
+    else:
+        print(format_table(report["mean"]))
+        print(f"wrote {Path(args.output) / 'eval.json'}, eval.md, contact sheets and psnr_vs_distance.png")
+    return 0
