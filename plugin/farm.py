@@ -28,18 +28,20 @@ import shlex
 import sys
 import sysconfig
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kinochrome.core import config
 from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
 from kinochrome.core.job import JobSettings
+from kinochrome.core.session import SESSION_SUFFIX, Keyframe, Session, save_session
 
 TEMPLATE_VERSION = "jobtemplate-2023-09"
 COLORIZE_STEP = "Colorize"
 REVIEW_STEP = "ReviewSheet"
 REVIEW_NAME = "review.png"
+JOB_SESSION_STEM = "shot"              # shot.kinochrome.json, written into a job made without a session file
 TEMPLATE_NAME = "template"              # template.yaml (template.json without PyYAML)
 PARAMETER_VALUES_NAME = "parameter_values"   # Deadline Cloud job bundle: parameterValues list
 OPENJD_PARAMS_NAME = "openjd_parameters"     # the same values as a mapping, for `openjd run -p file://...`
@@ -115,6 +117,8 @@ class FarmJob:
     kinochrome_bin: str         # folder holding the `kinochrome` console script
     review: str                 # contact sheet path (next to the output frames)
     name: str                   # job name shown by the farm
+    flags: tuple[str, ...] = ()  # colorize flags for settings beyond the job parameters (--colorspace ...)
+    keyframes: tuple[Keyframe, ...] = ()  # keyframes to carry when there is no session file (absolute refs)
 
     @property
     def frames(self) -> str:
@@ -194,12 +198,64 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     if session is not None and not os.path.isfile(session):
         raise UsageError(f"{session}: session file not found")
     binary = os.path.abspath(kinochrome_bin) if kinochrome_bin is not None else str(default_kinochrome_bin())
+    keyframes = () if session is not None else tuple(_absolute_keyframes(settings))
     return FarmJob(
         shot=shot_pattern, output=output, first=first, last=last, chunk=chunk, preroll=preroll,
         method=settings.method, model=settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL,
         device=settings.device or "auto", session=session, kinochrome_bin=binary,
         review=os.path.join(os.path.dirname(output), REVIEW_NAME), name=_job_name(shot_pattern),
+        flags=tuple(_setting_flags(settings)), keyframes=keyframes,
     )
+
+
+def _absolute_keyframes(settings: JobSettings) -> list[Keyframe]:
+    out = []
+    for key in settings.keyframes:
+        ref = key.reference
+        if ref and not os.path.isabs(ref):
+            ref = os.path.abspath(os.path.join(settings.base_dir or os.getcwd(), ref))
+        out.append(replace(key, reference=ref))
+    return out
+
+
+def _setting_flags(settings: JobSettings) -> list[str]:
+    """``kinochrome colorize`` flags for the settings a task must repeat that are not job parameters.
+
+    Only values that differ from the defaults are passed; with a session file they repeat the session's values
+    (or the caller's overrides of them), so a task sees exactly the settings the job was made from.
+    """
+    default = JobSettings(input="")
+    flags: list[str] = []
+    if settings.colourspace != default.colourspace:
+        flags += ["--colorspace", settings.colourspace]
+    if settings.layer:
+        flags += ["--layer", settings.layer]
+    if settings.ref_strength != default.ref_strength:
+        flags += ["--ref-strength", repr(float(settings.ref_strength))]
+    if settings.reach != default.reach:
+        flags += ["--reach", str(int(settings.reach))]
+    if settings.working_size != default.working_size:
+        flags += ["--working-size", str(int(settings.working_size))]
+    if settings.fit:
+        flags.append("--fit")
+    if settings.out_bit_depth:
+        flags += ["--out-bit-depth", settings.out_bit_depth]
+    if settings.confidence_aov:
+        flags.append("--confidence-aov")
+    if settings.on_error != default.on_error:
+        flags += ["--on-error", settings.on_error]
+    return flags
+
+
+def _keyframe_flags(job: FarmJob) -> list[str]:
+    """``--ref FRAME=IMAGE`` for keyframes without a session file; UsageError for what flags cannot carry."""
+    flags: list[str] = []
+    for key in job.keyframes:
+        if key.points or key.strokes or key.kind != "auto" or not key.reference:
+            raise UsageError(f"keyframe {key.frame}: colour points, strokes or a reference kind need a session "
+                             f"file; save the session and pass it (SHOT.kinochrome.json)")
+        flags += ["--ref", f"{key.frame}={key.reference}"]
+    return flags
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -207,12 +263,12 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
 
 
 def _colorize_args(shot: str, output: str, frames: str, preroll: str, method: str, model: str, device: str,
-                   session: str | None) -> list[str]:
+                   session: str | None, flags: Sequence[str] = ()) -> list[str]:
     args = ["colorize", shot, "-o", output]
     if session is not None:
         args += ["--session", session]
     args += ["--frames", frames, "--preroll", preroll, "--resume", "--json",
-             "--method", method, "--model", model, "--device", device]
+             "--method", method, "--model", model, "--device", device, *flags]
     return args
 
 
@@ -223,8 +279,9 @@ def _sheet_args(shot: str, output: str, frames: str, review: str) -> list[str]:
 def job_commands(job: FarmJob, program: str | None = None) -> list[list[str]]:
     """One ``kinochrome colorize`` argument list per chunk of a planned job (``program`` = the executable)."""
     exe = program or os.path.join(job.kinochrome_bin, PROGRAM)
+    flags = [*job.flags, *_keyframe_flags(job)]
     return [[exe, *_colorize_args(job.shot, job.output, _range_text(a, b), str(job.preroll), job.method,
-                                  job.model, job.device, job.session)]
+                                  job.model, job.device, job.session, flags)]
             for a, b in job.chunks]
 
 
@@ -303,9 +360,14 @@ def build_openjd_template(job: FarmJob) -> dict[str, Any]:
         _path_param("KinochromeBin", "Folder holding the kinochrome command (the install's venv bin).",
                     job.kinochrome_bin, object_type="DIRECTORY"),
     ]
+    if job.keyframes:
+        raise UsageError("keyframes without a session file: write_openjd_job saves them into the job first")
+    if any("{{" in flag or "}}" in flag for flag in job.flags):
+        raise UsageError(f"setting {next(f for f in job.flags if '{' in f or '}' in f)!r}: '{{{{' and '}}}}' "
+                         f"cannot appear in an OpenJD job")
     colorize = _colorize_args("{{Param.Shot}}", "{{Param.Output}}", "{{Task.Param.Frame}}", "{{Param.Preroll}}",
                               "{{Param.Method}}", "{{Param.Model}}", "{{Param.Device}}",
-                              "{{Param.Session}}" if job.session is not None else None)
+                              "{{Param.Session}}" if job.session is not None else None, job.flags)
     cancel = {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": 30}
     return {
         "specificationVersion": TEMPLATE_VERSION,
@@ -364,12 +426,7 @@ def job_parameter_values(job: FarmJob) -> dict[str, Any]:
 
 def _asset_references(job: FarmJob, settings: JobSettings) -> dict[str, Any]:
     files = [job.session] if job.session else []
-    for key in settings.keyframes:
-        if key.reference:
-            ref = key.reference
-            if not os.path.isabs(ref) and settings.base_dir is not None:
-                ref = str(Path(settings.base_dir) / ref)
-            files.append(os.path.abspath(ref))
+    files += [k.reference for k in _absolute_keyframes(settings) if k.reference]
     return {"assetReferences": {
         "inputs": {"filenames": files, "directories": [os.path.dirname(job.shot)]},
         "outputs": {"directories": [os.path.dirname(job.output)]},
@@ -398,6 +455,14 @@ def _dump(path_stem: Path, doc: Any, *, ascii_only: bool = False, fmt: str | Non
     return path
 
 
+def _session_for(job: FarmJob, settings: JobSettings) -> Session:
+    return Session(shot=job.shot, frames=(job.first, job.last), colourspace=settings.colourspace,
+                   layer=settings.layer, output=job.output, out_bit_depth=settings.out_bit_depth,
+                   keyframes=list(job.keyframes), method=job.method, model=job.model,
+                   working_size=settings.working_size, ref_strength=settings.ref_strength, reach=settings.reach,
+                   device=job.device)
+
+
 def write_openjd_job(settings: JobSettings, job_dir: str | os.PathLike[str], chunk: int, preroll: int,
                      session_path: str | os.PathLike[str] | None = None,
                      kinochrome_bin: str | os.PathLike[str] | None = None) -> Path:
@@ -406,17 +471,25 @@ def write_openjd_job(settings: JobSettings, job_dir: str | os.PathLike[str], chu
     ``job_dir`` receives ``template.yaml``, ``parameter_values.yaml`` (Deadline Cloud's ``parameterValues``
     list), ``openjd_parameters.json`` (the same values as a mapping, for ``openjd run -p file://...``) and
     ``asset_references.yaml`` (Deadline Cloud job attachments); ``.json`` instead of ``.yaml`` without PyYAML.
+    Settings with keyframes but no ``session_path`` (a host's "Send to farm" without a saved session) also get
+    ``shot.kinochrome.json``, a session file made from the settings, which the tasks then use.
     The folder is a Deadline Cloud job bundle: ``deadline bundle submit JOBDIR``. Nothing is written (not even
     ``job_dir``) when validation fails: UsageError, SequenceError, OutputError.
     """
     job = plan_job(settings, chunk, preroll, session_path, kinochrome_bin)
-    job_dir = Path(job_dir)
+    job_dir = Path(job_dir).absolute()
     if job_dir.exists() and not job_dir.is_dir():
         raise OutputError(f"{job_dir}: exists and is not a folder")
+    session = None
+    if job.keyframes:              # keyframes but no session file: the job carries its own session
+        session = _session_for(job, settings)
+        job = replace(job, session=str(job_dir / f"{JOB_SESSION_STEM}{SESSION_SUFFIX}"), keyframes=())
     template = build_openjd_template(job)
     values = job_parameter_values(job)
     try:
         job_dir.mkdir(parents=True, exist_ok=True)
+        if session is not None:
+            save_session(session, job.session)
         path = _dump(job_dir / TEMPLATE_NAME, template)
         _dump(job_dir / PARAMETER_VALUES_NAME,
               {"parameterValues": [{"name": k, "value": v} for k, v in values.items()]}, ascii_only=True)
@@ -432,7 +505,7 @@ def write_openjd_job(settings: JobSettings, job_dir: str | os.PathLike[str], chu
 
 
 def _settings_from_args(args: Any) -> tuple[JobSettings, str | None]:
-    from kinochrome.core.session import SESSION_SUFFIX, load_session
+    from kinochrome.core.session import load_session
 
     overrides = {"output": args.output, "method": args.method, "model": args.model, "device": args.device,
                  "frames": _parse_frames(args.frames) if args.frames else None}

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from kinochrome.core.errors import OutputError, SequenceError, UsageError
 from kinochrome.core.job import JobSettings
-from kinochrome.core.session import load_session
+from kinochrome.core.session import Keyframe, load_session
 from kinochrome.plugin import farm
 
 VENV_BIN = Path(sysconfig.get_path("scripts"))
@@ -219,6 +219,29 @@ def test_template_without_session_has_no_session_parameter(shot, tmp_path):
     template = _load(tmp_path / "job" / "template.yaml")
     assert "Session" not in {p["name"] for p in template["parameterDefinitions"]}
     assert "--session" not in template["steps"][0]["script"]["actions"]["onRun"]["args"]
+
+
+def test_settings_beyond_the_parameters_reach_the_tasks(shot, tmp_path):
+    """A host's "Send to farm" without a saved session: keyframes and settings still reach every task."""
+    ref = str(shot["root"] / "ref.png")
+    settings = JobSettings(input=shot["pattern"], output=shot["output"], method="reinhard", colourspace="lin_rec709",
+                           reach=30, keyframes=[Keyframe(frame=FIRST, reference=ref)])
+    (command, *_) = farm.chunk_commands(settings, 3, 2)
+    assert command[command.index("--colorspace") + 1] == "lin_rec709"
+    assert command[command.index("--reach") + 1] == "30"
+    assert command[command.index("--ref") + 1] == f"{FIRST}={ref}"
+
+    template = _load(farm.write_openjd_job(settings, tmp_path / "job", 3, 2))
+    args = template["steps"][0]["script"]["actions"]["onRun"]["args"]
+    assert args[args.index("--colorspace") + 1] == "lin_rec709" and "{{Param.Session}}" in args
+    values = json.loads((tmp_path / "job" / "openjd_parameters.json").read_text(encoding="ascii"))
+    session = load_session(values["Session"])                 # written into the job folder
+    assert Path(values["Session"]).parent == tmp_path / "job"
+    assert session.keyframes[0].reference == ref and session.shot == shot["pattern"]
+
+    settings.keyframes = [Keyframe(frame=FIRST, reference=ref, kind="exemplar")]
+    with pytest.raises(UsageError, match="need a session file"):
+        farm.chunk_commands(settings, 3, 2)                    # flags cannot carry a reference kind
 
 
 def _assert_refused(settings, job_dir, chunk, error, match, session=None):
