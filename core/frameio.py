@@ -220,7 +220,7 @@ def _output_type(source: Frame, bit_depth: str | None) -> tuple[str, int | None]
     return BIT_DEPTHS[bit_depth]
 
 
-def output_spec(source: Frame, nchannels_extra: list[str] | None = None, bit_depth: str | None = None,
+def output_spec(source: Frame, extra_names: list[str] | None = None, bit_depth: str | None = None,
                 has_alpha: bool | None = None) -> oiio.ImageSpec:
     """The ImageSpec to write for ``source``: its metadata, RGB(A)(+extras), the output pixel type.
 
@@ -230,7 +230,7 @@ def output_spec(source: Frame, nchannels_extra: list[str] | None = None, bit_dep
     spec = oiio.ImageSpec(source.spec)
     base, bits = _output_type(source, bit_depth)
     alpha = source.alpha is not None if has_alpha is None else has_alpha
-    names = list(_RGB_NAMES) + (["A"] if alpha else []) + list(nchannels_extra or [])
+    names = list(_RGB_NAMES) + (["A"] if alpha else []) + list(extra_names or [])
     spec.nchannels = len(names)
     spec.channelnames = tuple(names)
     spec.alpha_channel = 3 if alpha else -1
@@ -244,6 +244,19 @@ def output_spec(source: Frame, nchannels_extra: list[str] | None = None, bit_dep
     for name in ("oiio:subimages", "name", "oiio:subimagename"):
         spec.erase_attribute(name)  # the output is one plain part
     return spec
+
+
+def _snap_to_bits(pixels: np.ndarray, spec: oiio.ImageSpec) -> np.ndarray:
+    """Round to the nearest code value of an integer output ``spec`` (no-op for half/float).
+
+    OpenImageIO converts float to uint16 with rounding but then drops the low bits for 10/12-bit DPX,
+    which truncates (code 5.7 is written as 5); rounding here first makes every bit depth round.
+    """
+    if spec.format.basetype not in (oiio.UINT8, oiio.UINT16, oiio.UINT32):
+        return pixels
+    bits = spec.get_int_attribute("oiio:BitsPerSample", 0) or spec.format.size() * 8
+    levels = float(2 ** bits - 1)
+    return (np.round(np.clip(np.nan_to_num(pixels), 0.0, 1.0) * levels) / levels).astype(np.float32)
 
 
 def _tmp_path(path: str) -> str:
@@ -284,6 +297,8 @@ def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None
     channels (EXR) and ignored otherwise. OutputError naming the file or folder on failure; nothing is
     left behind (no temp file, no partial target).
     """
+    if os.path.exists(path) and os.path.samefile(path, source.path):
+        raise OutputError(f"{_short(path)}: output is the input frame; refusing to overwrite it")
     rgb = np.asarray(rgb, dtype=np.float32)
     if rgb.shape != source.rgb.shape:
         raise OutputError(f"{_short(path)}: pixels {rgb.shape} do not match the source {source.rgb.shape}")
@@ -293,14 +308,15 @@ def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None
         for name, plane in extra_channels.items():
             extras.append(name)
             planes.append(np.asarray(plane, dtype=np.float32).reshape(source.height, source.width, 1))
-    pixels = np.ascontiguousarray(np.concatenate(planes, axis=-1))
+    pixels = np.concatenate(planes, axis=-1)
     spec = output_spec(source, extras, bit_depth)
+    pixels = np.ascontiguousarray(_snap_to_bits(pixels, spec))
     folder = os.path.dirname(os.path.abspath(path))
-    check_output_writable(folder)
     try:
+        os.makedirs(folder, exist_ok=True)
         tmp = _tmp_path(path)
     except OSError as exc:
-        raise _output_error(path, folder, exc) from exc
+        raise _folder_error(folder, exc) from exc
     try:
         _oiio_write(tmp, spec, pixels)
         os.replace(tmp, path)
@@ -319,11 +335,17 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
+def _folder_error(folder: str, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{folder}: disk full, nothing written")
+    return OutputError(f"{folder}: output folder is not writable ({exc.strerror or exc})")
+
+
 def _output_error(path: str, folder: str, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{_short(path)}: disk full, nothing written")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"{folder}: output folder is not writable ({exc.strerror})")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR):
+        return _folder_error(folder, exc)
     return OutputError(f"{_short(path)}: cannot write ({exc.strerror or exc})")
 
 
@@ -338,7 +360,7 @@ def check_output_writable(folder: str) -> None:
         os.close(fd)
         os.remove(probe)
     except OSError as exc:
-        raise OutputError(f"{folder}: output folder is not writable ({exc.strerror or exc})") from exc
+        raise _folder_error(folder, exc) from exc
 
 
 def check_output_frame(path: str, like: Frame, bit_depth: str | None = None) -> bool:
