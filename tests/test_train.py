@@ -1,0 +1,109 @@
+"""Training: data validation errors, a tiny end-to-end run, checkpoints and --resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from kinochrome.core.errors import TrainingDataError, UsageError
+from kinochrome.core.model import load_model
+from kinochrome.core.model.data import SequenceSampler, load_clips, load_photos
+from kinochrome.core.model.network import TINY_CONFIG
+from kinochrome.core.model.train import load_config, train
+
+
+def _colour_image(rng: np.random.Generator, h: int = 48, w: int = 64) -> np.ndarray:
+    """Smooth random colour blobs, uint8 BGR."""
+    small = (rng.random((3, 4, 3)) * 255).astype(np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    (root / "photos").mkdir()
+    for i in range(6):
+        cv2.imwrite(str(root / "photos" / f"p{i}.jpg"), _colour_image(rng))
+    for name in ("clip_a", "clip_b"):
+        (root / "clips" / name).mkdir(parents=True)
+        base = _colour_image(rng)
+        for i in range(6):
+            cv2.imwrite(str(root / "clips" / name / f"{i:04d}.jpg"), np.roll(base, 2 * i, axis=1))
+    return root
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(TrainingDataError, match=str(tmp_path)):
+        load_photos(tmp_path)
+
+
+def test_grayscale_only_folder_is_an_error(tmp_path):
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        gray = cv2.cvtColor(_colour_image(rng), cv2.COLOR_BGR2GRAY)
+        cv2.imwrite(str(tmp_path / f"g{i}.jpg"), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(TrainingDataError, match=f"{tmp_path}.*grayscale"):
+        load_photos(tmp_path)
+    (tmp_path / "clipx").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "clipx" / f"{i}.jpg"), cv2.imread(str(tmp_path / "g0.jpg")))
+    with pytest.raises(TrainingDataError, match=str(tmp_path)):
+        load_clips(tmp_path)
+
+
+def test_sampler_batch_encoding(data_dir):
+    sampler = SequenceSampler(load_photos(data_dir / "photos"), load_clips(data_dir / "clips"), crop=32, length=3)
+    x, ab = sampler.batch(np.random.default_rng(0), 4)
+    assert x.shape == (4, 3, 4, 32, 32) and ab.shape == (4, 3, 2, 32, 32)
+    assert 0 <= x[:, :, 0].min() and x[:, :, 0].max() <= 1.0
+    assert 0 <= x[:, :, 3].min() and x[:, :, 3].max() <= 1.0
+    # hints are zero wherever the mask is zero
+    assert np.all(x[:, :, 1:3][np.broadcast_to(x[:, :, 3:4] == 0, x[:, :, 1:3].shape)] == 0)
+    x2, _ = sampler.batch(np.random.default_rng(0), 4)
+    np.testing.assert_array_equal(x, x2)  # deterministic per seed
+
+
+def _config(data_dir: Path, tmp_path: Path, steps: int) -> Path:
+    cfg = {"name": "t", "seed": 3, "model": TINY_CONFIG, "photos": str(data_dir / "photos"),
+           "clips": str(data_dir / "clips"), "val_clips": ["clip_b"], "crop": 32, "seq_len": 3, "batch": 2,
+           "steps": steps, "warmup": 2, "val_every": 3, "val_sequences": 2, "output_dir": str(tmp_path / "run")}
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def test_tiny_training_run_and_resume(data_dir, tmp_path):
+    cfg = _config(data_dir, tmp_path, steps=4)
+    best = train(cfg)
+    run = tmp_path / "run"
+    assert best.is_file() and (run / "last.safetensors").is_file() and (run / "optim.safetensors").is_file()
+    state = json.loads((run / "state.json").read_text())
+    assert state["step"] == 4
+    card = json.loads((run / "last.json").read_text())
+    assert card["training"]["val_clips"] == ["clip_b"] and "clip_b" not in card["training"]["clips"]
+    assert "kinochrome.core.model.train" in card["training"]["command"]
+    assert len(card["bins"]) == card["training"]["bins"] > 0
+    assert load_model(str(best), "cpu").predict_ab(np.full((20, 30), 50.0, np.float32)).shape == (20, 30, 2)
+    # resume to a longer schedule continues from step 4, not from scratch
+    cfg.write_text(cfg.read_text().replace('"steps": 4', '"steps": 6'))
+    train(cfg, resume=True)
+    assert json.loads((run / "state.json").read_text())["step"] == 6
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [3, 4, 6]
+
+
+def test_resume_without_checkpoint(data_dir, tmp_path):
+    with pytest.raises(UsageError, match="nothing to resume"):
+        train(_config(data_dir, tmp_path, steps=2), resume=True)
+
+
+def test_bad_config(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"stepz": 3}')
+    with pytest.raises(UsageError, match="bad.json.*stepz"):
+        load_config(path)
