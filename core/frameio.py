@@ -151,6 +151,17 @@ def _list_layers(inp: oiio.ImageInput) -> str:
     return ", ".join(found) or "none"
 
 
+def list_layers(path: str) -> list[str]:
+    """Layer names of a frame: '(default RGB)', channel prefixes ('diffuse') and part names."""
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise _read_error(path, _oiio_error())
+    try:
+        return _list_layers(inp).split(", ")
+    finally:
+        inp.close()
+
+
 def _find_layer(inp: oiio.ImageInput, path: str, layer: str | None) -> tuple[int, list[int], int | None, str | None]:
     """Locate ``layer`` (a channel prefix, a part name, or 'part.layer') -> (subimage, colour, alpha, prefix)."""
     subimage = 0
@@ -202,6 +213,32 @@ def read_frame(path: str, layer: str | None = None, frame: int | None = None) ->
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
     rgb = np.ascontiguousarray(pixels[..., colour if len(colour) == 3 else colour * 3])
     alpha = np.ascontiguousarray(pixels[..., [alpha_index]]) if alpha_index is not None else None
+    names = tuple(spec.channelnames[i] for i in dict.fromkeys(colour)) + (
+        (spec.channelnames[alpha_index],) if alpha_index is not None else ())
+    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec, channels=names,
+                 pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
+                 subimage=subimage)
+
+
+def read_header(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
+    """Like :func:`read_frame` but reads only the header (fast for ``info`` and checks).
+
+    ``rgb``/``alpha`` are read-only zero placeholders of the right shapes (no pixels are decoded).
+    """
+    if not os.path.isfile(path):
+        raise FrameReadError(f"{_short(path)}: file not found")
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise _read_error(path, _oiio_error())
+    try:
+        subimage, colour, alpha_index, prefix = _find_layer(inp, path, layer)
+        inp.seek_subimage(subimage, 0)
+        spec = oiio.ImageSpec(inp.spec())
+    finally:
+        inp.close()
+    zeros = np.zeros((1, 1, 3), np.float32)
+    rgb = np.broadcast_to(zeros, (spec.height, spec.width, 3))
+    alpha = np.broadcast_to(zeros[..., :1], (spec.height, spec.width, 1)) if alpha_index is not None else None
     names = tuple(spec.channelnames[i] for i in dict.fromkeys(colour)) + (
         (spec.channelnames[alpha_index],) if alpha_index is not None else ())
     return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec, channels=names,
