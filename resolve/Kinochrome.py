@@ -1,0 +1,258 @@
+# kinochrome-workspace-script
+# ruff: noqa: N999  (Resolve lists the script by its file name: Workspace > Scripts > Kinochrome)
+"""Kinochrome for DaVinci Resolve: Workspace > Scripts > Kinochrome.
+
+install.py copies this file into Resolve's per-user Fusion/Scripts/Utility folder with the two paths below
+filled in, so Resolve's own Python finds the Kinochrome install that placed it. The dialog (Resolve's
+UIManager) takes the settings and keyframes, shows progress and can cancel; without UIManager (or outside
+Resolve) the script logs instead and takes the command-line options of ``python -m kinochrome.resolve``.
+The job API itself runs in the Kinochrome venv's Python (torch, OpenImageIO), started as a subprocess.
+"""
+
+import builtins
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+import threading
+
+KINOCHROME_VENV = None
+KINOCHROME_PACKAGE = None
+
+log = logging.getLogger("kinochrome.resolve")
+METHODS = ("model", "reinhard", "histogram", "knn")
+
+
+def bootstrap(package=None, venv=None):
+    """Import ``kinochrome`` (already importable, else from the baked package folder); the module."""
+    package = package or KINOCHROME_PACKAGE
+    venv = venv or KINOCHROME_VENV
+    try:
+        return importlib.import_module("kinochrome")
+    except ImportError:
+        pass
+    init = os.path.join(package or "", "__init__.py")
+    if not package or not os.path.isfile(init):
+        raise RuntimeError(f"Kinochrome install not found at {package!r}; run install.py --hosts resolve again")
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for site in (os.path.join(venv or "", "lib", version, "site-packages"), os.path.join(venv or "", "Lib",
+                                                                                          "site-packages")):
+        if venv and os.path.isdir(site) and site not in sys.path:
+            sys.path.append(site)      # same Python version as the venv: its pure-Python packages (fileseq)
+    spec = importlib.util.spec_from_file_location("kinochrome", init, submodule_search_locations=[package])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kinochrome"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def host_app():
+    """The Resolve object Resolve gives a script it runs (``resolve`` / ``bmd.scriptapp``), else None."""
+    for source in (globals(), vars(builtins)):
+        app = source.get("resolve")
+        if app is not None:
+            return app
+        bmd = source.get("bmd")
+        if bmd is not None and hasattr(bmd, "scriptapp"):
+            return bmd.scriptapp("Resolve")
+    return None
+
+
+def _colouriser(venv):
+    from kinochrome.resolve.adapter import python_of, subprocess_colouriser
+
+    python = python_of(venv) if venv else None
+    if python and os.path.isfile(python) and os.path.realpath(python) != os.path.realpath(sys.executable):
+        return subprocess_colouriser(python)
+    return None                                  # this Python is the venv's: run the job API in process
+
+
+def run_headless(resolve, argv=None, venv=None):
+    """No dialog: the options of ``python -m kinochrome.resolve`` (default: the selection), logged."""
+    from kinochrome.resolve.__main__ import build_parser, options_from_args
+    from kinochrome.resolve.adapter import ResolveAdapter, describe
+
+    args = build_parser().parse_args(list(argv or []))
+    adapter = ResolveAdapter(resolve, colourise=_colouriser(venv or KINOCHROME_VENV))
+    report = adapter.run(options_from_args(args), args.project, args.timeline,
+                         progress=lambda f, text: log.info("%3d%% %s", int(f * 100), text))
+    for line in describe(report.clips):
+        log.info("%s", line)
+    return report
+
+
+def timecode_to_frame(timecode, fps):
+    """'01:00:00:05' at 24 fps -> 86405 (non-drop-frame; ';' separators read the same)."""
+    parts = [int(p) for p in timecode.replace(";", ":").split(":")]
+    hh, mm, ss, ff = ([0] * (4 - len(parts)) + parts)[-4:]
+    rate = round(fps)
+    return ((hh * 60 + mm) * 60 + ss) * rate + ff
+
+
+class Dialog:
+    """The UIManager dialog: settings, keyframes, Colourise/Cancel, progress and the log."""
+
+    def __init__(self, resolve, ui, dispatcher, venv=None):
+        from kinochrome.core.job import CancelToken
+
+        self.resolve, self.ui, self.disp, self.venv = resolve, ui, dispatcher, venv
+        self.keyframes = []
+        self.lines = []
+        self.status = "Ready"
+        self.worker = None
+        self.token = CancelToken()
+        self.win = dispatcher.AddWindow(
+            {"ID": "Kinochrome", "WindowTitle": "Kinochrome", "Geometry": [200, 200, 560, 600]},
+            ui.VGroup([
+                ui.HGroup([ui.Label({"Text": "Clips"}), ui.ComboBox({"ID": "Scope"}),
+                           ui.Label({"Text": "Track"}), ui.SpinBox({"ID": "Track", "Minimum": 1, "Value": 1})]),
+                ui.HGroup([ui.Label({"Text": "Method"}), ui.ComboBox({"ID": "Method"}),
+                           ui.Label({"Text": "Model"}), ui.LineEdit({"ID": "Model", "PlaceholderText": "default"})]),
+                ui.HGroup([ui.Label({"Text": "Output folder"}),
+                           ui.LineEdit({"ID": "Output", "PlaceholderText": "beside the source"})]),
+                ui.HGroup([ui.Label({"Text": "Render movies to"}), ui.ComboBox({"ID": "Format"})]),
+                ui.Label({"Text": "Keyframes (timeline frame = colour reference)"}),
+                ui.TextEdit({"ID": "Keys", "ReadOnly": True}),
+                ui.HGroup([ui.LineEdit({"ID": "KeyRef", "PlaceholderText": "reference image path"}),
+                           ui.Button({"ID": "AddKey", "Text": "Add at playhead"}),
+                           ui.Button({"ID": "ClearKeys", "Text": "Clear"})]),
+                ui.Label({"ID": "Status", "Text": "Ready"}),
+                ui.TextEdit({"ID": "Log", "ReadOnly": True}),
+                ui.HGroup([ui.Button({"ID": "Run", "Text": "Colourise"}),
+                           ui.Button({"ID": "Cancel", "Text": "Cancel"}),
+                           ui.Button({"ID": "Close", "Text": "Close"})]),
+            ]))
+        self.items = self.win.GetItems()
+        self.items["Scope"].AddItems(["Selection (In/Out or playhead)", "Whole track"])
+        self.items["Method"].AddItems(list(METHODS))
+        self.items["Format"].AddItems(["exr (half)", "dpx (16-bit)"])
+        on = self.win.On
+        on.Run.Clicked = self.on_run
+        on.Cancel.Clicked = self.on_cancel
+        on.Close.Clicked = self.on_close
+        on.Kinochrome.Close = self.on_close
+        on.AddKey.Clicked = self.on_add_key
+        on.ClearKeys.Clicked = self.on_clear_keys
+        self.timer = None
+        try:
+            self.timer = ui.Timer({"ID": "KinoTick", "Interval": 300})
+            dispatcher.On.KinoTick.Timeout = self.on_tick
+        except Exception:  # noqa: BLE001  older UIManager: progress refreshes on each click instead
+            self.timer = None
+
+    def say(self, text):
+        log.info("%s", text)
+        self.lines.append(text)
+
+    def on_add_key(self, event):
+        ref = self.items["KeyRef"].Text.strip()
+        if not ref or not os.path.isfile(ref):
+            self.say(f"keyframe: reference image not found: {ref!r}")
+            return self.refresh()
+        project = self.resolve.GetProjectManager().GetCurrentProject()
+        timeline = project.GetCurrentTimeline() if project else None
+        if timeline is None:
+            self.say("keyframe: no timeline open")
+            return self.refresh()
+        fps = float(timeline.GetSetting("timelineFrameRate") or 24)
+        frame = timecode_to_frame(timeline.GetCurrentTimecode(), fps)
+        self.keyframes.append((frame, ref))
+        self.items["Keys"].PlainText = "\n".join(f"{f} = {r}" for f, r in self.keyframes)
+        self.refresh()
+
+    def on_clear_keys(self, event):
+        self.keyframes = []
+        self.items["Keys"].PlainText = ""
+
+    def options(self):
+        from kinochrome.resolve.adapter import RunOptions
+
+        whole = self.items["Scope"].CurrentIndex == 1
+        track = int(self.items["Track"].Value)
+        options = RunOptions(scope="track" if whole else "selection", track=track if whole else None,
+                             method=self.items["Method"].CurrentText, keyframes=list(self.keyframes),
+                             model=self.items["Model"].Text.strip() or None,
+                             output_dir=self.items["Output"].Text.strip() or None,
+                             render_format=self.items["Format"].CurrentText.split()[0])
+        return options
+
+    def on_run(self, event):
+        from kinochrome.core.job import CancelToken
+        from kinochrome.resolve.adapter import ResolveAdapter, describe
+
+        if self.worker is not None and self.worker.is_alive():
+            return
+        self.token = CancelToken()
+        options = self.options()
+        adapter = ResolveAdapter(self.resolve, colourise=_colouriser(self.venv))
+
+        def progress(fraction, text):
+            self.status = f"{int(fraction * 100)}%  {text}"
+
+        def work():
+            try:
+                report = adapter.run(options, progress=progress, cancel=self.token)
+                self.lines.extend(report.messages)
+                self.lines.extend(describe(report.clips))
+                self.status = report.summary()
+            except Exception as exc:   # shown in the dialog and the log; the dialog stays usable
+                log.exception("Kinochrome run failed")
+                self.status = f"error: {exc}"
+                self.lines.append(self.status)
+
+        self.status = "starting"
+        if self.timer is None:
+            work()
+        else:
+            self.worker = threading.Thread(target=work, name="kinochrome-resolve", daemon=True)
+            self.worker.start()
+            self.timer.Start()
+        self.refresh()
+
+    def on_cancel(self, event):
+        self.token.cancel()
+        self.status = "cancelling after the frame in flight..."
+        self.refresh()
+
+    def on_tick(self, event):
+        self.refresh()
+        if self.worker is not None and not self.worker.is_alive() and self.timer is not None:
+            self.timer.Stop()
+
+    def on_close(self, event):
+        self.token.cancel()
+        self.disp.ExitLoop()
+
+    def refresh(self):
+        self.items["Status"].Text = self.status
+        self.items["Log"].PlainText = "\n".join(self.lines[-200:])
+
+    def show(self):
+        self.win.Show()
+        self.disp.RunLoop()
+        self.win.Hide()
+
+
+def main(resolve=None, argv=None):
+    """Entry point when Resolve runs the script; returns the run report (headless) or None (dialog)."""
+    logging.basicConfig(level=logging.INFO, format="Kinochrome: %(message)s")
+    bootstrap()
+    if resolve is None:
+        resolve = host_app()
+    if resolve is None:
+        from kinochrome.resolve.connect import connect
+
+        resolve = connect()
+    fusion = resolve.Fusion() if hasattr(resolve, "Fusion") else None
+    ui = getattr(fusion, "UIManager", None) if fusion is not None else None
+    bmd = globals().get("bmd") or vars(builtins).get("bmd")
+    if ui is None or bmd is None or not hasattr(bmd, "UIDispatcher"):
+        log.info("no UIManager here: running on the selection with command-line options, logging progress")
+        return run_headless(resolve, argv if argv is not None else sys.argv[1:], KINOCHROME_VENV)
+    Dialog(resolve, ui, bmd.UIDispatcher(ui), KINOCHROME_VENV).show()
+    return None
+
+
+if __name__ == "__main__" or host_app() is not None:
+    main()

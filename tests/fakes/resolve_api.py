@@ -1,0 +1,536 @@
+"""A fake DaVinci Resolve object model: exactly what kinochrome.resolve uses, nothing more.
+
+Class and method names, argument names and return types follow fusionscript-stubs 21.0.0 (the Resolve
+scripting API signatures). Where the stubs declare an ``Optional`` argument without a default
+(``GetClipProperty(propertyName)``, ``GetStart(subframe_precision)``) the fake gives it the default the real
+API has. Semantics follow Resolve's README and, where marked, public scripts (see docs/resolve.md):
+
+* record frames are absolute (a timeline starts at 86400 = 01:00:00:00 at 24 fps); ``TimelineItem.GetEnd``
+  is exclusive; ``GetLeftOffset`` counts media frames before the clip's first used frame;
+* ``MediaPool.ImportMedia([{"FilePath": "x.%04d.exr", "StartIndex": a, "EndIndex": b}])`` creates one clip
+  in the current folder whose "File Path" reads ``x.[a-b].exr`` (padding of the files); it returns [] when a
+  frame of the range is missing (nothing imported);
+* ``AppendToTimeline([clipInfo])`` works on the current timeline: ``startFrame`` 0-based in the media,
+  ``endFrame`` exclusive, ``recordFrame`` absolute; it returns [] for a bad track or an overlap;
+* ``AddTrack("video", {"index": i})`` inserts the new track at ``i`` (tracks from ``i`` move up);
+* a render job snapshots the render settings; ``StartRendering`` starts it and each
+  ``IsRenderingInProgress`` call renders a few frames: for every record frame from MarkIn to MarkOut the
+  topmost *enabled* video track's clip at that frame is written with OpenImageIO as
+  ``TargetDir/CustomName<8-digit record frame>.<ext>`` (EXR half / DPX 16-bit), which is how Resolve names an
+  image-sequence render in single-clip mode (CustomName + frame number + extension; assumption);
+* ``GetRenderJobStatus(id)`` -> {"JobStatus": "Ready"|"Rendering"|"Complete"|"Failed"|"Cancelled",
+  "CompletionPercentage": int} plus "Error" on failure [community]. ``Project.fail_render = "message"``
+  makes the next render fail half-way (frames up to then stay on disk, as in Resolve).
+
+Pixels of a movie clip come from a callable ``index -> float32 (H, W, 3)`` given to :func:`add_movie_clip`
+(the fake cannot decode movies). Output is not resized to FormatWidth/FormatHeight.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+FrameSource = Callable[[int], np.ndarray]
+
+_PRINTF_RE = re.compile(r"%0?(\d*)d")
+_BRACKET_RE = re.compile(r"^(.*)\[(-?\d+)-(-?\d+)\](\.[^.]+)$")
+
+
+def _write(path: str, pixels: np.ndarray, ext: str) -> None:
+    import OpenImageIO as oiio
+
+    h, w, c = pixels.shape
+    fmt = "half" if ext == "exr" else "uint16"
+    out = oiio.ImageOutput.create(path)
+    assert out is not None, oiio.geterror()
+    out.open(path, oiio.ImageSpec(w, h, c, fmt))
+    out.write_image(np.ascontiguousarray(pixels, dtype=np.float32))
+    out.close()
+
+
+def _read(path: str) -> np.ndarray:
+    import OpenImageIO as oiio
+
+    buf = oiio.ImageBuf(path)
+    pixels = buf.get_pixels(oiio.FLOAT)
+    if pixels is None or buf.has_error:
+        raise OSError(f"{path}: {buf.geterror()}")
+    return np.asarray(pixels, dtype=np.float32)[:, :, :3]
+
+
+class MediaPoolItem:
+    def __init__(self, properties: dict[str, str], source: FrameSource | None = None) -> None:
+        self._props = dict(properties)
+        self._source = source
+
+    def GetName(self) -> str:
+        return self._props.get("Clip Name", "")
+
+    def GetClipProperty(self, propertyName: str | None = None) -> str | dict:
+        if propertyName is None:
+            return dict(self._props)
+        return self._props.get(propertyName, "")
+
+    def GetMediaId(self) -> str:
+        return str(id(self))
+
+    # fake-only: pixels of media frame ``index`` (0-based)
+    def _frame(self, index: int) -> np.ndarray:
+        if self._source is not None:
+            return self._source(index)
+        match = _BRACKET_RE.match(self._props.get("File Path", ""))
+        if not match:
+            raise OSError(f"{self.GetName()}: no pixels")
+        head, first, _last, tail = match.groups()
+        return _read(f"{head}{int(first) + index:0{len(first.lstrip('-'))}d}{tail}")
+
+
+class Folder:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._clips: list[MediaPoolItem] = []
+        self._folders: list[Folder] = []
+
+    def GetName(self) -> str:
+        return self._name
+
+    def GetClipList(self) -> list[MediaPoolItem]:
+        return list(self._clips)
+
+    def GetSubFolderList(self) -> list[Folder]:
+        return list(self._folders)
+
+
+class TimelineItem:
+    def __init__(self, media: MediaPoolItem | None, name: str, start: int, duration: int, left_offset: int = 0,
+                 track: int = 1) -> None:
+        self._media = media
+        self._name = name
+        self._start = start
+        self._duration = duration
+        self._left = left_offset
+        self._track = track
+
+    def GetName(self) -> str:
+        return self._name
+
+    def GetStart(self, subframe_precision: bool = False) -> int | float:
+        return self._start
+
+    def GetEnd(self, subframe_precision: bool = False) -> int | float:
+        return self._start + self._duration
+
+    def GetDuration(self, subframe_precision: bool = False) -> int | float:
+        return self._duration
+
+    def GetLeftOffset(self, subframe_precision: bool = False) -> int | float:
+        return self._left
+
+    def GetMediaPoolItem(self) -> MediaPoolItem | None:
+        return self._media
+
+    def GetTrackTypeAndIndex(self) -> tuple[str, int]:
+        return "video", self._track
+
+
+class Timeline:
+    def __init__(self, name: str, fps: float = 24.0, start_frame: int = 86400, tracks: int = 1) -> None:
+        self._name = name
+        self._start = start_frame
+        self._settings = {"timelineFrameRate": f"{fps:g}"}
+        self._tracks: list[list[TimelineItem]] = [[] for _ in range(tracks)]
+        self._enabled: list[bool] = [True] * tracks
+        self._marks: dict[str, dict[str, int]] = {}
+        self._playhead = start_frame
+
+    def GetName(self) -> str:
+        return self._name
+
+    def GetStartFrame(self) -> int:
+        return self._start
+
+    def GetEndFrame(self) -> int:
+        ends = [i._start + i._duration for t in self._tracks for i in t]
+        return max(ends, default=self._start)
+
+    def GetSetting(self, settingName: str) -> str:
+        return self._settings.get(settingName, "")
+
+    def GetTrackCount(self, trackType: str) -> int:
+        return len(self._tracks) if trackType == "video" else 0
+
+    def AddTrack(self, trackType: str, newTrackOptions: Any = None) -> bool:
+        if trackType != "video":
+            return False
+        index = len(self._tracks) + 1
+        if isinstance(newTrackOptions, dict) and 1 <= int(newTrackOptions.get("index", 0)) <= len(self._tracks):
+            index = int(newTrackOptions["index"])
+        self._tracks.insert(index - 1, [])
+        self._enabled.insert(index - 1, True)
+        self._renumber()
+        return True
+
+    def GetItemListInTrack(self, trackType: str, index: int) -> list[TimelineItem]:
+        if trackType != "video" or not 1 <= index <= len(self._tracks):
+            return []
+        return sorted(self._tracks[index - 1], key=lambda i: i._start)
+
+    def SetTrackEnable(self, trackType: str, trackIndex: int, Bool: bool) -> bool:
+        if trackType != "video" or not 1 <= trackIndex <= len(self._tracks):
+            return False
+        self._enabled[trackIndex - 1] = bool(Bool)
+        return True
+
+    def GetIsTrackEnabled(self, trackType: str, trackIndex: int) -> bool:
+        return trackType == "video" and 1 <= trackIndex <= len(self._tracks) and self._enabled[trackIndex - 1]
+
+    def GetMarkInOut(self) -> dict:
+        return {k: dict(v) for k, v in self._marks.items()}
+
+    def SetMarkInOut(self, mark_in: int, mark_out: int, type: str = "all") -> bool:
+        for kind in (("video", "audio") if type == "all" else (type,)):
+            self._marks[kind] = {"in": mark_in, "out": mark_out}
+        return True
+
+    def ClearMarkInOut(self, type: str = "all") -> bool:
+        self._marks.clear()
+        return True
+
+    def GetCurrentVideoItem(self) -> TimelineItem | None:
+        for track in range(len(self._tracks), 0, -1):
+            item = self._item_at(track, self._playhead)
+            if item is not None:
+                return item
+        return None
+
+    # fake-only helpers --------------------------------------------------------------------------
+    def _renumber(self) -> None:
+        for n, track in enumerate(self._tracks, start=1):
+            for item in track:
+                item._track = n
+
+    def _item_at(self, track: int, frame: int) -> TimelineItem | None:
+        for item in self._tracks[track - 1]:
+            if item._start <= frame < item._start + item._duration:
+                return item
+        return None
+
+    def _place(self, item: TimelineItem, track: int) -> bool:
+        if not 1 <= track <= len(self._tracks):
+            return False
+        if any(o._start < item._start + item._duration and item._start < o._start + o._duration
+               for o in self._tracks[track - 1]):
+            return False
+        item._track = track
+        self._tracks[track - 1].append(item)
+        return True
+
+    def _pixels(self, frame: int) -> np.ndarray | None:
+        for track in range(len(self._tracks), 0, -1):
+            if not self._enabled[track - 1]:
+                continue
+            item = self._item_at(track, frame)
+            if item is not None and item._media is not None:
+                return item._media._frame(item._left + frame - item._start)
+        return None
+
+
+class MediaPool:
+    def __init__(self, project: Project) -> None:
+        self._project = project
+        self._root = Folder("Master")
+        self._current = self._root
+
+    def GetRootFolder(self) -> Folder:
+        return self._root
+
+    def AddSubFolder(self, folder: Folder, name: str) -> Folder:
+        sub = Folder(name)
+        folder._folders.append(sub)
+        return sub
+
+    def GetCurrentFolder(self) -> Folder:
+        return self._current
+
+    def SetCurrentFolder(self, folder: Folder) -> bool:
+        if not isinstance(folder, Folder):
+            return False
+        self._current = folder
+        return True
+
+    def ImportMedia(self, items: list) -> list[MediaPoolItem]:
+        created = []
+        for info in items:
+            if not isinstance(info, dict):
+                return []                       # file paths: the fake cannot probe movies
+            path, first, last = info["FilePath"], int(info["StartIndex"]), int(info["EndIndex"])
+            match = _PRINTF_RE.search(os.path.basename(path))
+            if match is None or last < first:
+                return []
+            width = int(match.group(1) or 1)
+            folder, name = os.path.split(path)
+            head, tail = name[:match.start()], name[match.end():]
+            files = [os.path.join(folder, f"{head}{f:0{width}d}{tail}") for f in range(first, last + 1)]
+            if not all(os.path.isfile(f) for f in files):
+                return []
+            h, w = _read(files[0]).shape[:2]
+            label = f"{head}[{first:0{width}d}-{last:0{width}d}]{tail}"
+            created.append(MediaPoolItem({
+                "Clip Name": label, "File Path": os.path.join(folder, label), "Type": "Video",
+                "Frames": str(last - first + 1), "FPS": self._project._fps(), "Resolution": f"{w}x{h}",
+                "Start": str(first), "End": str(last)}))
+        self._current._clips.extend(created)
+        return created
+
+    def AppendToTimeline(self, clipInfo: list) -> list[TimelineItem]:
+        timeline = self._project._current
+        if timeline is None:
+            return []
+        placed = []
+        for info in clipInfo:
+            media = info.get("mediaPoolItem") if isinstance(info, dict) else None
+            if not isinstance(media, MediaPoolItem):
+                return []
+            start, end = int(info["startFrame"]), int(info["endFrame"])
+            frames = int(media.GetClipProperty("Frames") or 0)
+            if not 0 <= start < end <= frames:
+                return []
+            item = TimelineItem(media, media.GetName(), int(info["recordFrame"]), end - start, start)
+            if not timeline._place(item, int(info["trackIndex"])):
+                return []
+            placed.append(item)
+        return placed
+
+
+class Project:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._pool = MediaPool(self)
+        self._timelines: list[Timeline] = []
+        self._current: Timeline | None = None
+        self._render_settings: dict[str, Any] = {}
+        self._format_codec = {"format": "mov", "codec": "H264"}
+        self._render_mode = 1
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._rendering: list[str] = []
+        self.render_formats = {"QuickTime": "mov", "DPX": "dpx", "OpenEXR": "exr"}
+        self.render_codecs = {
+            "mov": {"H.264": "H264", "Apple ProRes 422 HQ": "ProRes422HQ"},
+            "dpx": {"RGB 10 bit": "RGB10", "RGB 12 bit": "RGB12", "RGB 16 bit": "RGB16"},
+            "exr": {"RGB float (No compression)": "RGBFloat", "RGB half (No compression)": "RGBHalf",
+                    "RGB half (PIZ)": "RGBHalfPIZ"},
+        }
+        self.fail_render: str | None = None
+        self.frames_per_poll = 2
+
+    def GetName(self) -> str:
+        return self._name
+
+    def GetMediaPool(self) -> MediaPool:
+        return self._pool
+
+    def GetTimelineCount(self) -> int:
+        return len(self._timelines)
+
+    def GetTimelineByIndex(self, idx: int) -> Timeline | None:
+        return self._timelines[idx - 1] if 1 <= idx <= len(self._timelines) else None
+
+    def GetCurrentTimeline(self) -> Timeline | None:
+        return self._current
+
+    def SetCurrentTimeline(self, timeline: Timeline) -> bool:
+        if timeline not in self._timelines:
+            return False
+        self._current = timeline
+        return True
+
+    # render --------------------------------------------------------------------------------------
+    def GetRenderFormats(self) -> dict[str, str]:
+        return dict(self.render_formats)
+
+    def GetRenderCodecs(self, renderFormat: str) -> dict[str, str]:
+        ext = self.render_formats.get(renderFormat, renderFormat)
+        return dict(self.render_codecs.get(ext, {}))
+
+    def SetCurrentRenderFormatAndCodec(self, format: str, codec: str) -> bool:
+        ext = self.render_formats.get(format, format)
+        if codec not in self.render_codecs.get(ext, {}).values():
+            return False
+        self._format_codec = {"format": ext, "codec": codec}
+        return True
+
+    def GetCurrentRenderFormatAndCodec(self) -> dict[str, str]:
+        return dict(self._format_codec)
+
+    def SetCurrentRenderMode(self, renderMode: int) -> bool:
+        if renderMode not in (0, 1):
+            return False
+        self._render_mode = renderMode
+        return True
+
+    _RENDER_KEYS: ClassVar[set[str]] = {"SelectAllFrames", "MarkIn", "MarkOut", "TargetDir", "CustomName", "UniqueFilenameStyle",
+                    "ExportVideo", "ExportAudio", "FormatWidth", "FormatHeight", "FrameRate",
+                    "PixelAspectRatio", "VideoQuality", "ColorSpaceTag", "GammaTag", "ExportAlpha",
+                    "ClipStartFrame", "ReplaceExistingFilesInPlace"}
+
+    def SetRenderSettings(self, settings: dict[str, Any]) -> bool:
+        if not isinstance(settings, dict) or set(settings) - self._RENDER_KEYS:
+            return False
+        self._render_settings.update(settings)
+        return True
+
+    def AddRenderJob(self) -> str:
+        s = self._render_settings
+        if self._current is None or not s.get("TargetDir"):
+            return ""
+        job_id = str(uuid.uuid4())
+        self._jobs[job_id] = {"settings": dict(s), "format": dict(self._format_codec), "mode": self._render_mode,
+                              "timeline": self._current, "JobStatus": "Ready", "done": 0}
+        return job_id
+
+    def DeleteRenderJob(self, jobId: str) -> bool:
+        if jobId in self._rendering or jobId not in self._jobs:
+            return False
+        del self._jobs[jobId]
+        return True
+
+    def GetRenderJobList(self) -> list[dict[str, Any]]:
+        return [{"JobId": k, "TargetDir": v["settings"]["TargetDir"]} for k, v in self._jobs.items()]
+
+    def StartRendering(self, jobIds: Any = None, isInteractiveMode: bool = False) -> bool:
+        ids = list(jobIds) if isinstance(jobIds, (list, tuple)) else list(self._jobs)
+        if not ids or any(i not in self._jobs for i in ids) or self._rendering:
+            return False
+        for job_id in ids:
+            self._jobs[job_id]["JobStatus"] = "Rendering"
+        self._rendering = ids
+        return True
+
+    def StopRendering(self) -> None:
+        for job_id in self._rendering:
+            self._jobs[job_id]["JobStatus"] = "Cancelled"
+        self._rendering = []
+
+    def IsRenderingInProgress(self) -> bool:
+        if self._rendering:
+            self._advance(self._rendering[0])
+        return bool(self._rendering)
+
+    def GetRenderJobStatus(self, jobId: str) -> dict[str, Any]:
+        job = self._jobs.get(jobId)
+        if job is None:
+            return {}
+        s = job["settings"]
+        total = s["MarkOut"] - s["MarkIn"] + 1
+        status = {"JobStatus": job["JobStatus"], "CompletionPercentage": int(100 * job["done"] / total)}
+        if "Error" in job:
+            status["Error"] = job["Error"]
+        return status
+
+    # fake-only -----------------------------------------------------------------------------------
+    def _fps(self) -> str:
+        return self._current.GetSetting("timelineFrameRate") if self._current else "24"
+
+    def _advance(self, job_id: str) -> None:
+        job = self._jobs[job_id]
+        s, ext = job["settings"], job["format"]["format"]
+        timeline: Timeline = job["timeline"]
+        first, last = s["MarkIn"], s["MarkOut"]
+        total = last - first + 1
+        for _ in range(self.frames_per_poll):
+            if self.fail_render is not None and job["done"] >= total // 2:
+                job["JobStatus"], job["Error"] = "Failed", self.fail_render
+                self.fail_render = None
+                self._rendering.remove(job_id)
+                return
+            if job["done"] >= total:
+                break
+            frame = first + job["done"]
+            pixels = timeline._pixels(frame)
+            if pixels is None:
+                pixels = np.zeros((s.get("FormatHeight", 8), s.get("FormatWidth", 8), 3), np.float32)
+            os.makedirs(s["TargetDir"], exist_ok=True)
+            _write(os.path.join(s["TargetDir"], f"{s['CustomName']}{frame:08d}.{ext}"), pixels, ext)
+            job["done"] += 1
+        if job["done"] >= total:
+            job["JobStatus"] = "Complete"
+            self._rendering.remove(job_id)
+
+
+class ProjectManager:
+    def __init__(self) -> None:
+        self._projects: dict[str, Project] = {}
+        self._current: Project | None = None
+
+    def CreateProject(self, projectName: str, mediaLocationPath: str | None = None) -> Project | None:
+        if projectName in self._projects:
+            return None
+        project = self._projects[projectName] = Project(projectName)
+        self._current = project
+        return project
+
+    def LoadProject(self, projectName: str) -> Project | None:
+        project = self._projects.get(projectName)
+        if project is not None:
+            self._current = project
+        return project
+
+    def GetCurrentProject(self) -> Project | None:
+        return self._current
+
+
+class Resolve:
+    def __init__(self) -> None:
+        self._manager = ProjectManager()
+
+    def GetProjectManager(self) -> ProjectManager:
+        return self._manager
+
+    def GetProductName(self) -> str:
+        return "DaVinci Resolve Studio"
+
+    def GetVersionString(self) -> str:
+        return "21.0.0"
+
+
+# ------------------------------------------------------------------------------ building test timelines
+
+def add_timeline(project: Project, name: str, fps: float = 24.0, tracks: int = 1,
+                 start_frame: int = 86400) -> Timeline:
+    """What MediaPool.CreateEmptyTimeline does, with the frame rate and track count set up front."""
+    timeline = Timeline(name, fps, start_frame, tracks)
+    project._timelines.append(timeline)
+    project._current = timeline
+    return timeline
+
+
+def add_movie_clip(project: Project, path: str, frames: int, source: FrameSource, fps: float = 24.0,
+                   resolution: tuple[int, int] = (8, 6)) -> MediaPoolItem:
+    """A movie clip in the media pool root (as ImportMedia of a .mov would make); pixels from ``source``."""
+    item = MediaPoolItem({"Clip Name": os.path.basename(path), "File Path": path, "Type": "Video + Audio",
+                          "Frames": str(frames), "FPS": f"{fps:g}",
+                          "Resolution": f"{resolution[0]}x{resolution[1]}"}, source)
+    project._pool._root._clips.append(item)
+    return item
+
+
+def add_media_item(project: Project, properties: dict[str, str]) -> MediaPoolItem:
+    """Any media pool item by its clip properties (compound clips: "File Path" empty)."""
+    item = MediaPoolItem(properties)
+    project._pool._root._clips.append(item)
+    return item
+
+
+def place(timeline: Timeline, media: MediaPoolItem | None, track: int, record: int, duration: int,
+          left_offset: int = 0, name: str | None = None) -> TimelineItem:
+    """Put a clip (or, with media None, a generator/title) on a track, as an editor would."""
+    label = name or (media.GetName() if media is not None else "Solid Color")
+    item = TimelineItem(media, label, record, duration, left_offset, track)
+    assert timeline._place(item, track), f"cannot place {label} on track {track} at {record}"
+    return item

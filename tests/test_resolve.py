@@ -1,0 +1,557 @@
+"""The Resolve integration against the fake Resolve object model in tests/fakes/resolve_api.py.
+
+End-to-end tests run the real job API (method reinhard with a keyframe reference, no model) on real frames;
+the others use a small colouriser that tints frames, so they test the Resolve side alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+from kinochrome.core.errors import UsageError
+from kinochrome.core.job import CancelToken, JobEvent, JobSettings
+from kinochrome.core.sequence import frame_path
+from kinochrome.resolve import adapter as adapter_mod
+from kinochrome.resolve import connect as connect_mod
+from kinochrome.resolve import registration
+from kinochrome.resolve.adapter import ResolveAdapter, RunOptions, sequence_from_file_path
+from kinochrome.resolve.connect import ResolveModuleMissing, ResolveNotRunning
+
+pytestmark = pytest.mark.host
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKES = Path(__file__).resolve().parent / "fakes"
+REC = 86400                       # 01:00:00:00 at 24 fps, where the fake timelines start
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fake = _load("kinochrome_tests_fake_resolve_api", FAKES / "resolve_api.py")
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+def write_frames(folder: Path, name: str, frames: range, size=(64, 48), ext="exr") -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in frames:
+        gray = np.linspace(0.05, 0.95, size[0], dtype=np.float32)[None, :].repeat(size[1], 0) * (0.5 + 0.05 * (f % 10))
+        pixels = np.repeat(gray[:, :, None], 3, axis=2)
+        out = oiio.ImageOutput.create(str(folder / f"{name}.{f:04d}.{ext}"))
+        out.open(str(folder / f"{name}.{f:04d}.{ext}"), oiio.ImageSpec(size[0], size[1], 3, "half"))
+        out.write_image(pixels)
+        out.close()
+    return str(folder / f"{name}.####.{ext}")
+
+
+def read(path: str) -> np.ndarray:
+    buf = oiio.ImageBuf(path)
+    return np.asarray(buf.get_pixels(oiio.FLOAT))[:, :, :3]
+
+
+def write_reference(path: Path, size=(64, 48)) -> str:
+    ramp = np.linspace(0.05, 0.95, size[0], dtype=np.float32)[None, :].repeat(size[1], 0)
+    rgb = np.stack([ramp, ramp * 0.6 + 0.2, ramp * 0.3], axis=-1)
+    out = oiio.ImageOutput.create(str(path))
+    out.open(str(path), oiio.ImageSpec(size[0], size[1], 3, "uint8"))
+    out.write_image(rgb)
+    out.close()
+    return str(path)
+
+
+def movie_source(index: int) -> np.ndarray:
+    """Pixels of frame ``index`` of the fake movie: a gray level that encodes the index."""
+    return np.full((6, 8, 3), 0.1 + 0.01 * index, np.float32)
+
+
+def tint_colourise(calls: list | None = None):
+    """A stand-in for run_job: writes each input frame tinted to the output, emitting JobEvents."""
+    def run(settings: JobSettings, progress, cancel: CancelToken):
+        if calls is not None:
+            calls.append(settings)
+        first, last = settings.frames
+        total = last - first + 1
+        progress(JobEvent("start", total=total))
+        for n, f in enumerate(range(first, last + 1), start=1):
+            if cancel.cancelled:
+                from kinochrome.core.errors import Cancelled
+                raise Cancelled("cancelled")
+            rgb = read(frame_path(settings.input, f)) * np.array([1.0, 0.8, 0.5], np.float32)
+            path = frame_path(settings.output, f)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            out = oiio.ImageOutput.create(path)
+            out.open(path, oiio.ImageSpec(rgb.shape[1], rgb.shape[0], 3, "half"))
+            out.write_image(np.ascontiguousarray(rgb))
+            out.close()
+            progress(JobEvent("frame", frame=f, index=n, total=total, status="done", path=path))
+        progress(JobEvent("finished"))
+    return run
+
+
+def make_project(tmp_path: Path, tracks: int = 1, fps: float = 24.0):
+    app = fake.Resolve()
+    project = app.GetProjectManager().CreateProject("Archive")
+    timeline = fake.add_timeline(project, "Reel 1", fps=fps, tracks=tracks)
+    return app, project, timeline
+
+
+def add_sequence(project, timeline, folder: Path, name: str, frames: range, track: int, record: int,
+                 duration: int, left: int = 0):
+    pattern = write_frames(folder, name, frames)
+    pool = project.GetMediaPool()
+    items = pool.ImportMedia([{"FilePath": pattern.replace("####", "%04d"), "StartIndex": frames.start,
+                               "EndIndex": frames.stop - 1}])
+    assert len(items) == 1
+    return fake.place(timeline, items[0], track, record, duration, left), pattern
+
+
+def kinochrome_bin(project):
+    folders = [f for f in project.GetMediaPool().GetRootFolder().GetSubFolderList() if f.GetName() == "Kinochrome"]
+    return folders[0] if folders else None
+
+
+def has_pipeline() -> bool:
+    try:
+        importlib.import_module("kinochrome.core.pipeline")
+        importlib.import_module("kinochrome.core.propagate")          # used once keyframes are given
+    except ImportError:
+        return False
+    return True
+
+
+needs_pipeline = pytest.mark.skipif(not has_pipeline(), reason="the job API's pipeline does not import yet")
+
+
+# ----------------------------------------------------------------------------------------- sequences
+
+def test_file_path_forms():
+    assert sequence_from_file_path("/x/shot.[1001-1100].exr") == ("/x/shot.####.exr", 1001, 1100)
+    assert sequence_from_file_path("/x/shot_[0998-1002].dpx") == ("/x/shot_####.dpx", 998, 1002)
+    assert sequence_from_file_path("/x/shot.%04d.exr") == ("/x/shot.####.exr", None, None)
+    assert sequence_from_file_path("/x/shot.1001.exr", 10) == ("/x/shot.####.exr", 1001, 1010)
+    assert sequence_from_file_path("/x/photo.1001.exr", 1) is None          # a still
+    assert sequence_from_file_path("/x/A001C003.mov") is None
+
+
+def test_sequence_clip_import_range_and_placement(tmp_path):
+    app, project, timeline = make_project(tmp_path, tracks=2)
+    item, pattern = add_sequence(project, timeline, tmp_path / "scans", "reel", range(1001, 1011), track=1,
+                                 record=REC + 10, duration=5, left=2)
+    other = fake.place(timeline, None, 2, REC, 40, name="Title")          # the old track 2 moves up
+    calls: list[JobSettings] = []
+    report = ResolveAdapter(app, colourise=tint_colourise(calls)).run(RunOptions(scope="track", track=1))
+    [result] = report.clips
+    assert result.status == "done", result.message
+    assert calls[0].input == pattern and calls[0].frames == (1003, 1007)
+    assert result.output == str(tmp_path / "scans" / "reel_kino.####.exr")
+    # imported into the Kinochrome bin with exactly the range written
+    [media] = kinochrome_bin(project).GetClipList()
+    assert media.GetClipProperty("File Path") == str(tmp_path / "scans" / "reel_kino.[1003-1007].exr")
+    assert media.GetClipProperty("Frames") == "5"
+    # on a new track directly above the source, at the source's record frames
+    assert timeline.GetTrackCount("video") == 3 and result.new_track == 2
+    [placed] = timeline.GetItemListInTrack("video", 2)
+    assert placed.GetMediaPoolItem() is media
+    assert (placed.GetStart(False), placed.GetEnd(False)) == (item.GetStart(False), item.GetEnd(False))
+    assert timeline.GetItemListInTrack("video", 3) == [other]
+    # record frame REC+12 shows source frame 1005, colourised
+    np.testing.assert_allclose(timeline._pixels(REC + 12),
+                               read(frame_path(pattern, 1005)) * np.array([1.0, 0.8, 0.5]), atol=2e-3)
+
+
+def test_selection_by_marks_and_playhead(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    a, _ = add_sequence(project, timeline, tmp_path / "a", "a", range(1, 11), 1, REC, 10)
+    b, _ = add_sequence(project, timeline, tmp_path / "b", "b", range(1, 11), 1, REC + 10, 10)
+    adapter = ResolveAdapter(app, colourise=tint_colourise())
+    timeline._playhead = REC + 12
+    assert [i for _, i in adapter.collect(timeline, RunOptions())] == [b]
+    timeline.SetMarkInOut(5, 12)                                            # relative to the timeline start
+    assert [i for _, i in adapter.collect(timeline, RunOptions())] == [a, b]
+
+
+def test_no_selection_is_reported(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "a", "a", range(1, 6), 1, REC + 100, 5)
+    timeline._playhead = REC                                                # over a gap, no marks
+    with pytest.raises(adapter_mod.ResolveError, match="nothing selected"):
+        ResolveAdapter(app, colourise=tint_colourise()).run(RunOptions())
+    assert kinochrome_bin(project) is None and timeline.GetTrackCount("video") == 1
+
+
+def test_keyframes_move_from_record_to_source_frames(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "s", "s", range(1001, 1011), 1, REC + 10, 5, left=2)
+    calls: list[JobSettings] = []
+    options = RunOptions(scope="track", track=1, method="reinhard",
+                         keyframes=[(REC + 11, "/refs/a.png"), (REC + 30, "/refs/elsewhere.png")])
+    ResolveAdapter(app, colourise=tint_colourise(calls)).run(options)
+    assert [(k.frame, k.reference) for k in calls[0].keyframes] == [(1004, "/refs/a.png")]
+    assert calls[0].method == "reinhard"
+
+
+# ----------------------------------------------------------------------------------------- movies
+
+def test_movie_clip_render_path(tmp_path):
+    app, project, timeline = make_project(tmp_path, tracks=2)
+    movie = tmp_path / "media" / "A001.mov"
+    movie.parent.mkdir()
+    movie.write_bytes(b"not decoded by the fake")
+    media = fake.add_movie_clip(project, str(movie), 100, movie_source)
+    item = fake.place(timeline, media, 1, REC + 24, 6, left_offset=10)
+    fake.place(timeline, None, 2, REC, 100, name="Title")                   # must not be in the render
+    calls: list[JobSettings] = []
+    report = ResolveAdapter(app, colourise=tint_colourise(calls), sleep=lambda s: None).run(
+        RunOptions(scope="track", track=1, output_dir=str(tmp_path / "out")))
+    [result] = report.clips
+    assert result.status == "done", result.message
+    # rendered as half EXR, the clip's range only, its track alone; the job removed, tracks restored
+    assert project.GetCurrentRenderFormatAndCodec() == {"format": "exr", "codec": "RGBHalf"}
+    assert project.GetRenderJobList() == []
+    assert timeline.GetIsTrackEnabled("video", 3)
+    assert calls[0].frames == (REC + 24, REC + 29)
+    rendered = calls[0].input
+    assert os.path.basename(rendered).startswith("A001.mov_src_") or "_src_" in rendered
+    np.testing.assert_allclose(read(frame_path(rendered, REC + 24)), movie_source(10), atol=1e-3)
+    # imported whole and placed above the source at its record frames
+    [media_kino] = kinochrome_bin(project).GetClipList()
+    assert media_kino.GetClipProperty("Frames") == "6"
+    [placed] = timeline.GetItemListInTrack("video", 2)
+    assert (placed.GetStart(False), placed.GetEnd(False)) == (item.GetStart(False), item.GetEnd(False))
+
+
+def test_movie_render_to_16bit_dpx(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "B.mxf"
+    movie.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 10, movie_source), 1, REC, 3)
+    report = ResolveAdapter(app, colourise=tint_colourise(), sleep=lambda s: None).run(
+        RunOptions(scope="track", track=1, render_format="dpx"))
+    assert report.clips[0].status == "done", report.clips[0].message
+    assert project.GetCurrentRenderFormatAndCodec() == {"format": "dpx", "codec": "RGB16"}
+    assert report.clips[0].rendered.endswith(".dpx")
+
+
+def test_failed_render_imports_nothing(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "C.mov"
+    movie.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 50, movie_source), 1, REC, 10)
+    project.fail_render = "Render Job 1 failed: disk full"
+    calls: list[JobSettings] = []
+    report = ResolveAdapter(app, colourise=tint_colourise(calls), sleep=lambda s: None).run(
+        RunOptions(scope="track", track=1))
+    [result] = report.clips
+    assert result.status == "failed"
+    assert "'Failed'" in result.message and "disk full" in result.message
+    assert any("disk full" in m for m in report.messages)
+    assert calls == [] and kinochrome_bin(project) is None
+    assert timeline.GetTrackCount("video") == 1 and project.GetRenderJobList() == []
+
+
+def test_no_half_exr_or_16bit_dpx_codec(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "D.mov"
+    movie.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 10, movie_source), 1, REC, 3)
+    project.render_codecs["exr"] = {"RGB float": "RGBFloat"}
+    project.render_codecs["dpx"] = {"RGB 10 bit": "RGB10"}
+    report = ResolveAdapter(app, colourise=tint_colourise()).run(RunOptions(scope="track", track=1))
+    assert report.clips[0].status == "failed"
+    assert "no half EXR or 16-bit DPX" in report.clips[0].message
+
+
+def test_cancel_during_render_stops_it(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "E.mov"
+    movie.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 50, movie_source), 1, REC, 20)
+    token = CancelToken()
+    report = ResolveAdapter(app, colourise=tint_colourise(), sleep=lambda s: token.cancel()).run(
+        RunOptions(scope="track", track=1), cancel=token)
+    assert report.cancelled and report.clips[0].status == "cancelled"
+    assert not project.IsRenderingInProgress() and kinochrome_bin(project) is None
+
+
+# ----------------------------------------------------------------------------------------- skips
+
+def test_skip_reasons(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    fake.place(timeline, None, 1, REC, 5, name="Solid Color")
+    compound = fake.add_media_item(project, {"Clip Name": "Compound Clip 1", "Type": "Compound", "File Path": ""})
+    fake.place(timeline, compound, 1, REC + 5, 5)
+    gone = fake.add_movie_clip(project, str(tmp_path / "gone.mov"), 10, movie_source)
+    fake.place(timeline, gone, 1, REC + 10, 5)
+    add_sequence(project, timeline, tmp_path / "h", "holes", range(1, 11), 1, REC + 15, 5)
+    os.remove(tmp_path / "h" / "holes.0003.exr")
+    pal = tmp_path / "pal.mov"
+    pal.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(pal), 10, movie_source, fps=25), 1, REC + 20, 5)
+    still = fake.add_media_item(project, {"Clip Name": "poster.png", "File Path": str(tmp_path / "poster.png"),
+                                          "Type": "Still", "Frames": "1", "FPS": "24"})
+    fake.place(timeline, still, 1, REC + 25, 5)
+    report = ResolveAdapter(app, colourise=tint_colourise()).run(RunOptions(scope="track", track=1))
+    reasons = [c.message for c in report.clips]
+    assert [c.status for c in report.clips] == ["skipped"] * 6
+    assert "no media (generator, title or effect)" in reasons[0]
+    assert reasons[1].startswith("no file (Compound)")
+    assert reasons[2].startswith("offline:") and "gone.mov" in reasons[2]
+    assert reasons[3].startswith("offline:") and "missing frames 3" in reasons[3]
+    assert reasons[4].startswith("mixed frame rates: clip 25 fps on a 24 fps timeline")
+    assert reasons[5].startswith("still image poster.png")
+    assert all(any(r in m for m in report.messages) for r in reasons)
+    assert kinochrome_bin(project) is None and timeline.GetTrackCount("video") == 1
+
+
+def test_options_are_checked():
+    with pytest.raises(UsageError, match="track number"):
+        RunOptions(scope="track").validate()
+    with pytest.raises(UsageError, match="exr or dpx"):
+        RunOptions(render_format="tiff").validate()
+
+
+# ----------------------------------------------------------------------------------------- connect
+
+@pytest.fixture
+def fake_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(FAKES))
+    monkeypatch.delitem(sys.modules, "DaVinciResolveScript", raising=False)
+    module = importlib.import_module("DaVinciResolveScript")
+    monkeypatch.setattr(module, "app", None)
+    yield module
+    sys.modules.pop("DaVinciResolveScript", None)
+
+
+def test_resolve_not_running(fake_module, capsys):
+    with pytest.raises(ResolveNotRunning, match="External scripting using: Local"):
+        connect_mod.connect(environ={})
+    from kinochrome.resolve.__main__ import main
+
+    assert main(["--track", "1"]) == 3
+    assert "cannot reach DaVinci Resolve" in capsys.readouterr().err
+
+
+def test_connect_returns_the_app(fake_module):
+    fake_module.app = fake.Resolve()
+    assert connect_mod.connect(environ={}) is fake_module.app
+
+
+def test_module_missing(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "DaVinciResolveScript", raising=False)
+    env = {"RESOLVE_SCRIPT_API": str(tmp_path / "nowhere")}
+    with pytest.raises(ResolveModuleMissing, match="nowhere"):
+        connect_mod.connect(environ=env)
+    assert env["RESOLVE_SCRIPT_LIB"] == "/opt/resolve/libs/Fusion/fusionscript.so" or sys.platform != "linux"
+
+
+def test_module_found_through_resolve_script_api(tmp_path, monkeypatch):
+    modules = tmp_path / "Scripting" / "Modules"
+    modules.mkdir(parents=True)
+    (modules / "DaVinciResolveScript.py").write_text((FAKES / "DaVinciResolveScript.py").read_text())
+    monkeypatch.delitem(sys.modules, "DaVinciResolveScript", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    env = {"RESOLVE_SCRIPT_API": str(tmp_path / "Scripting"), "RESOLVE_SCRIPT_LIB": "/x/fusionscript.so"}
+    module = connect_mod.load_module(environ=env)
+    assert module.__file__ == str(modules / "DaVinciResolveScript.py")
+    sys.modules.pop("DaVinciResolveScript", None)
+
+
+def test_default_script_paths():
+    assert connect_mod.script_paths({}, "darwin")[0].startswith("/Library/Application Support/Blackmagic Design")
+    api, lib = connect_mod.script_paths({"PROGRAMDATA": r"C:\ProgramData"}, "win32")
+    assert api == r"C:\ProgramData\Blackmagic Design\DaVinci Resolve\Support\Developer\Scripting"
+    assert lib.endswith("fusionscript.dll")
+    assert connect_mod.script_paths({"RESOLVE_SCRIPT_API": "/s", "RESOLVE_SCRIPT_LIB": "/l"}, "linux") == ("/s", "/l")
+
+
+# ----------------------------------------------------------------------------------------- batch route
+
+def test_batch_dry_run_changes_nothing(tmp_path, capsys):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC, 5)
+    from kinochrome.resolve.__main__ import main
+
+    assert main(["--project", "Archive", "--timeline", "Reel 1", "--track", "1", "--dry-run"], resolve=app) == 0
+    out = capsys.readouterr().out
+    assert "planned: sequence" in out and "1 planned" in out
+    assert kinochrome_bin(project) is None
+
+
+def test_batch_unknown_timeline(tmp_path, capsys):
+    app, _, _ = make_project(tmp_path)
+    from kinochrome.resolve.__main__ import main
+
+    assert main(["--timeline", "Reel 9", "--track", "1"], resolve=app) == 3
+    assert "timeline 'Reel 9': not in project 'Archive'" in capsys.readouterr().err
+
+
+def test_batch_failed_clip_exit_status(tmp_path, monkeypatch, capsys):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "F.mov"
+    movie.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 10, movie_source), 1, REC, 4)
+    project.fail_render = "codec error"
+    monkeypatch.setattr(adapter_mod, "in_process_colourise", tint_colourise())
+    monkeypatch.setattr(adapter_mod.time, "sleep", lambda s: None)
+    from kinochrome.resolve.__main__ import main
+
+    assert main(["--track", "1", "--render-timeout", "60"], resolve=app) == 1
+    assert "failed: render job" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------------------- install
+
+def test_register_and_unregister_in_a_temporary_home(tmp_path):
+    home = tmp_path / "home"
+    folder = registration.utility_folder(home, "linux")
+    assert folder == home / ".local/share/DaVinciResolve/Fusion/Scripts/Utility"
+    venv, package = tmp_path / "venv", ROOT
+    assert registration.register(venv, package, home, dry_run=True) == [f"resolve: would write {folder / 'Kinochrome.py'}"]
+    assert not folder.exists()
+    lines = registration.register(venv, package, home)
+    script = folder / "Kinochrome.py"
+    assert lines == [f"resolve: wrote {script} (Workspace > Scripts > Kinochrome)"]
+    text = script.read_text()
+    assert f"KINOCHROME_VENV = {str(venv)!r}" in text and f"KINOCHROME_PACKAGE = {str(package)!r}" in text
+    assert registration.register(venv, package, home) == [f"resolve: {script} up to date"]
+    (folder / "Other.py").write_text("print('theirs')\n")
+    assert registration.unregister(home) == [f"resolve: removed {script}"]
+    assert registration.unregister(home) == [f"resolve: {script} not installed"]
+    assert (folder / "Other.py").exists()
+
+
+def test_register_leaves_a_foreign_script_alone(tmp_path):
+    home = tmp_path / "home"
+    script = registration.utility_folder(home) / "Kinochrome.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("# someone else's\n")
+    assert "not Kinochrome's" in registration.register(tmp_path, ROOT, home)[0]
+    assert "not Kinochrome's" in registration.unregister(home)[0]
+    assert script.read_text() == "# someone else's\n"
+
+
+def test_utility_folders_per_os(tmp_path):
+    mac = registration.utility_folder(tmp_path, "darwin")
+    assert mac == tmp_path / "Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts/Utility"
+    win = registration.utility_folder(tmp_path, "win32")
+    assert win == (tmp_path / "AppData" / "Roaming" / "Blackmagic Design" / "DaVinci Resolve" / "Support" / "Fusion"
+                   / "Scripts" / "Utility")
+
+
+def test_registration_is_stdlib_only():
+    code = ("import importlib.util,sys; s=importlib.util.spec_from_file_location('r', sys.argv[1]); "
+            "m=importlib.util.module_from_spec(s); s.loader.exec_module(m); "
+            "bad=[n for n in sys.modules if n.split('.')[0] in ('kinochrome','numpy','OpenImageIO')]; print(bad)")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(ROOT / "resolve" / "registration.py")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_installed_workspace_script_runs_headless(tmp_path, monkeypatch):
+    """The installed script, loaded as Resolve would run it but without UIManager: it logs and runs."""
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC, 5)
+    home = tmp_path / "home"
+    registration.register(tmp_path / "no-venv", ROOT, home)
+    script = _load("kinochrome_tests_workspace", registration.utility_folder(home) / "Kinochrome.py")
+    assert script.KINOCHROME_PACKAGE == str(ROOT)
+    assert script.host_app() is None                                          # not inside Resolve: no auto-run
+    monkeypatch.setattr(adapter_mod, "in_process_colourise", tint_colourise())
+    report = script.main(resolve=app, argv=["--track", "1"])
+    assert report.clips[0].status == "done"
+    assert len(kinochrome_bin(project).GetClipList()) == 1
+    assert script.timecode_to_frame("01:00:00:05", 24.0) == REC + 5
+
+
+# ----------------------------------------------------------------------------------------- end to end
+
+@needs_pipeline
+def test_sequence_clip_end_to_end(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "scans", "reel", range(1001, 1009), 1, REC, 4, left=2)
+    ref = write_reference(tmp_path / "ref.png")
+    report = ResolveAdapter(app).run(RunOptions(scope="track", track=1, method="reinhard",
+                                                keyframes=[(REC, ref)]))
+    [result] = report.clips
+    assert result.status == "done", result.message
+    assert result.frames == (1003, 1006)
+    out = read(frame_path(result.output, 1004))
+    assert out.shape == (48, 64, 3)
+    assert np.abs(out[..., 0] - out[..., 2]).mean() > 0.01                 # it has colour now
+    [placed] = timeline.GetItemListInTrack("video", 2)
+    assert (placed.GetStart(False), placed.GetEnd(False)) == (REC, REC + 4)
+
+
+@needs_pipeline
+def test_movie_clip_end_to_end(tmp_path):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "A002.mov"
+    movie.write_bytes(b"x")
+
+    def gray_ramp(index: int) -> np.ndarray:
+        ramp = np.linspace(0.05, 0.95, 64, dtype=np.float32)[None, :].repeat(48, 0) * (0.6 + 0.02 * index)
+        return np.repeat(ramp[:, :, None], 3, axis=2)
+
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 20, gray_ramp, resolution=(64, 48)),
+               1, REC + 48, 4, left_offset=3)
+    ref = write_reference(tmp_path / "ref.png")
+    report = ResolveAdapter(app, sleep=lambda s: None).run(
+        RunOptions(scope="track", track=1, method="reinhard", keyframes=[(REC + 48, ref)],
+                   output_dir=str(tmp_path / "out")))
+    [result] = report.clips
+    assert result.status == "done", result.message
+    out = read(frame_path(result.output, result.frames[0]))
+    assert np.abs(out[..., 0] - out[..., 2]).mean() > 0.01
+    [media] = kinochrome_bin(project).GetClipList()
+    assert media.GetClipProperty("Frames") == "4"
+    [placed] = timeline.GetItemListInTrack("video", 2)
+    assert (placed.GetStart(False), placed.GetEnd(False)) == (REC + 48, REC + 52)
+
+
+@needs_pipeline
+def test_subprocess_colouriser_runs_the_job_in_another_python(tmp_path):
+    pattern = write_frames(tmp_path / "s", "s", range(1, 4))
+    ref = write_reference(tmp_path / "ref.png")
+    from kinochrome.core.session import Keyframe
+
+    settings = JobSettings(input=pattern, output=str(tmp_path / "o" / "s_kino.####.exr"), frames=(1, 3),
+                           method="reinhard", keyframes=[Keyframe(frame=1, reference=ref)])
+    events: list[JobEvent] = []
+    adapter_mod.subprocess_colouriser(sys.executable)(settings, events.append, CancelToken())
+    assert [e.frame for e in events if e.kind == "frame"] == [1, 2, 3]
+    assert os.path.isfile(frame_path(settings.output, 3))
+
+
+def test_settings_json_round_trip():
+    from kinochrome.core.session import Keyframe
+
+    settings = JobSettings(input="/x/s.####.exr", output="/y/o.####.exr", frames=(1, 5), method="reinhard",
+                           keyframes=[Keyframe(frame=2, reference="/r.png")], base_dir=Path("/x"))
+    assert adapter_mod.settings_from_json(adapter_mod.settings_to_json(settings)) == settings
+
+
+# ----------------------------------------------------------------------------------------- types
+
+def test_mypy_checks_the_adapter_against_fusionscript_stubs():
+    pytest.importorskip("mypy")
+    if importlib.util.find_spec("fusionscript") is None and not any(
+            (Path(p) / "fusionscript-stubs").is_dir() for p in sys.path):
+        pytest.skip("fusionscript-stubs not installed")
+    files = ["resolve/adapter.py", "resolve/connect.py", "resolve/registration.py", "resolve/__main__.py"]
+    done = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", *files], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
