@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--render-format", choices=RENDER_FORMATS, default="exr",
                         help="movie clips are rendered to half EXR (default) or 16-bit DPX first")
     parser.add_argument("--render-timeout", type=float, help="seconds to wait for one render job")
+    parser.add_argument("--mode", choices=("error", "overwrite", "resume"),
+                        help="colourised frames already on disk: error (default), overwrite, resume")
     parser.add_argument("--bin", default="Kinochrome", help="media pool bin for the results")
     parser.add_argument("--dry-run", action="store_true", help="show what would be done; change nothing")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -66,6 +68,8 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
                          bin_name=args.bin, dry_run=args.dry_run)
     if args.method:
         options.method = args.method
+    if args.mode:
+        options.job_overrides["mode"] = args.mode
     if args.track is not None:
         options.scope, options.track = "track", args.track
     else:

@@ -220,8 +220,9 @@ def _printf(pattern: str) -> str:
 
 
 def _safe_name(name: str) -> str:
-    name = re.sub(r"\.\[-?\d+--?\d+\]", "", name)
-    name = os.path.splitext(name)[0] if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS else name
+    """A clip name as a file-name stem: 'reel.[1001-1100].exr' -> 'reel', 'A001 C003.mov' -> 'A001_C003'."""
+    name = re.sub(r"[._]?\[-?\d+--?\d+\]", "", name)
+    name = re.sub(r"\.[A-Za-z][A-Za-z0-9]{1,4}$", "", name)
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "clip"
 
 
@@ -492,8 +493,12 @@ class ResolveAdapter:
         os.makedirs(target_dir, exist_ok=True)
         custom = f"{_safe_name(plan.name)}_src_"
         stale = [n for n in os.listdir(target_dir) if n.startswith(custom)]
-        if stale:
-            raise ResolveError(f"{target_dir}: holds an earlier render ({stale[0]}); remove it first")
+        if stale and options.job_overrides.get("mode") in ("overwrite", "resume"):
+            for name in stale:                      # our own earlier render of this clip
+                os.remove(os.path.join(target_dir, name))
+        elif stale:
+            raise ResolveError(f"{target_dir}: holds an earlier render ({stale[0]}); remove it or use "
+                               "mode overwrite")
         if not project.SetCurrentRenderFormatAndCodec(fmt, codec):
             raise ResolveError(f"Resolve refused render format {fmt} / codec {codec}")
         project.SetCurrentRenderMode(1)                  # single clip: one sequence for the range
@@ -609,11 +614,9 @@ class ResolveAdapter:
             raise ResolveError(f"Resolve refused to add a video track above track {source_track}")
         return source_track + 1
 
-    def import_and_place(self, project: Project, timeline: Timeline, result: ClipResult, track: int,
-                         bin_name: str) -> None:
-        """Import the finished sequence into the bin and place it on ``track`` at the source's record frames."""
+    def import_result(self, project: Project, result: ClipResult, bin_name: str) -> MediaPoolItem:
+        """Import the finished sequence (its exact frame range) into the bin as one clip."""
         assert result.output is not None and result.frames is not None
-        plan = result.plan
         pool = project.GetMediaPool()
         folder = self.kinochrome_bin(pool, bin_name)
         previous = pool.GetCurrentFolder()
@@ -626,22 +629,29 @@ class ResolveAdapter:
             if previous is not None:
                 pool.SetCurrentFolder(previous)
         if len(items) != 1:
+            if items:
+                pool.DeleteClips(items)
             raise ResolveError(f"Resolve imported {len(items)} clip(s) from {result.output} "
                                f"({result.frames[0]}-{result.frames[1]}), expected 1")
-        media = items[0]
-        result.media_item = media
-        if project.GetCurrentTimeline() is None or project.GetCurrentTimeline().GetName() != timeline.GetName():
-            project.SetCurrentTimeline(timeline)
+        result.media_item = items[0]
+        return items[0]
+
+    def place_result(self, project: Project, timeline: Timeline, result: ClipResult, track: int) -> TimelineItem:
+        """Put the imported clip on video ``track`` at the source clip's record frames."""
+        plan, media = result.plan, result.media_item
+        current = project.GetCurrentTimeline()
+        if current is None or current.GetName() != timeline.GetName():
+            project.SetCurrentTimeline(timeline)         # AppendToTimeline works on the current timeline
         clip = cast("MediaPoolClipInfo", {"mediaPoolItem": media, "startFrame": 0, "endFrame": plan.duration,
                                           "mediaType": 1, "trackIndex": track, "recordFrame": plan.record_start})
         # fusionscript-stubs 21.0.0 leave @overload off the first AppendToTimeline signature, which hides
         # the documented clipInfo form from mypy; the call is the README's.
-        placed = pool.AppendToTimeline([clip]) or []  # type: ignore[arg-type]
+        placed = project.GetMediaPool().AppendToTimeline([clip]) or []  # type: ignore[arg-type]
         if len(placed) != 1:
             raise ResolveError(f"Resolve did not place {media.GetName()} on video track {track} at "
                                f"frame {plan.record_start}")
-        result.timeline_item = placed[0]
-        result.new_track = track
+        result.timeline_item, result.new_track = placed[0], track
+        return cast("TimelineItem", placed[0])
 
     # ---------------------------------------------------------------- the run
 
@@ -683,7 +693,9 @@ class ResolveAdapter:
             report.clips.append(result)
             try:
                 self._do_clip(project, timeline, plan, result, options, cancel, step, say)
+                media = self.import_result(project, result, options.bin_name)
                 track = new_tracks.get(plan.track)
+                created = track is None
                 if track is None:
                     track = self.add_track_above(timeline, plan.track)
                     for src, dst in list(new_tracks.items()):      # tracks above the insert moved up
@@ -692,7 +704,18 @@ class ResolveAdapter:
                         if other.track >= track:
                             other.track += 1
                     new_tracks[plan.track] = track
-                self.import_and_place(project, timeline, result, track, options.bin_name)
+                try:
+                    self.place_result(project, timeline, result, track)
+                except ResolveError:
+                    project.GetMediaPool().DeleteClips([media])     # no clip left half-done in the bin
+                    result.media_item = None
+                    if created and not timeline.GetItemListInTrack("video", track):
+                        timeline.DeleteTrack("video", track)
+                        del new_tracks[plan.track]
+                        for other in work:
+                            if other.track > track:
+                                other.track -= 1
+                    raise
                 result.status = "done"
                 result.message = f"{result.output} on video track {track} at {plan.record_start}"
                 say(f"done {plan.name}: {result.message}")

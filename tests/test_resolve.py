@@ -225,7 +225,8 @@ def test_movie_clip_render_path(tmp_path):
     assert timeline.GetIsTrackEnabled("video", 3)
     assert calls[0].frames == (REC + 24, REC + 29)
     rendered = calls[0].input
-    assert os.path.basename(rendered).startswith("A001.mov_src_") or "_src_" in rendered
+    assert rendered == str(tmp_path / "out" / f"A001_{REC + 24}" / "render" / "A001_src_########.exr")
+    assert result.output == str(tmp_path / "out" / f"A001_{REC + 24}" / "A001_kino" / "A001_kino.########.exr")
     np.testing.assert_allclose(read(frame_path(rendered, REC + 24)), movie_source(10), atol=1e-3)
     # imported whole and placed above the source at its record frames
     [media_kino] = kinochrome_bin(project).GetClipList()
@@ -261,6 +262,25 @@ def test_failed_render_imports_nothing(tmp_path):
     assert any("disk full" in m for m in report.messages)
     assert calls == [] and kinochrome_bin(project) is None
     assert timeline.GetTrackCount("video") == 1 and project.GetRenderJobList() == []
+
+
+def test_rerun_needs_overwrite_and_a_failed_placement_rolls_back(tmp_path, monkeypatch):
+    app, project, timeline = make_project(tmp_path)
+    movie = tmp_path / "G.mov"
+    movie.write_bytes(b"x")
+    fake.place(timeline, fake.add_movie_clip(project, str(movie), 10, movie_source), 1, REC, 3)
+    pool = project.GetMediaPool()
+    monkeypatch.setattr(pool, "AppendToTimeline", lambda infos: [])
+    adapter = ResolveAdapter(app, colourise=tint_colourise(), sleep=lambda s: None)
+    report = adapter.run(RunOptions(scope="track", track=1))
+    assert report.clips[0].status == "failed" and "did not place" in report.clips[0].message
+    assert kinochrome_bin(project).GetClipList() == [] and timeline.GetTrackCount("video") == 1
+    report = adapter.run(RunOptions(scope="track", track=1))                # the earlier render is still there
+    assert "holds an earlier render" in report.clips[0].message
+    monkeypatch.undo()
+    report = adapter.run(RunOptions(scope="track", track=1, job_overrides={"mode": "overwrite"}))
+    assert report.clips[0].status == "done", report.clips[0].message
+    assert timeline.GetTrackCount("video") == 2
 
 
 def test_no_half_exr_or_16bit_dpx_codec(tmp_path):

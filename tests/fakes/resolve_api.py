@@ -176,6 +176,14 @@ class Timeline:
         self._renumber()
         return True
 
+    def DeleteTrack(self, trackType: str, trackIndex: int) -> bool:
+        if trackType != "video" or not 1 <= trackIndex <= len(self._tracks):
+            return False
+        del self._tracks[trackIndex - 1]
+        del self._enabled[trackIndex - 1]
+        self._renumber()
+        return True
+
     def GetItemListInTrack(self, trackType: str, index: int) -> list[TimelineItem]:
         if trackType != "video" or not 1 <= index <= len(self._tracks):
             return []
@@ -287,6 +295,16 @@ class MediaPool:
                 "Start": str(first), "End": str(last)}))
         self._current._clips.extend(created)
         return created
+
+    def DeleteClips(self, clips: list[MediaPoolItem]) -> bool:
+        folders, found = [self._root], False
+        while folders:
+            folder = folders.pop()
+            folders.extend(folder._folders)
+            kept = [c for c in folder._clips if c not in clips]
+            found = found or len(kept) != len(folder._clips)
+            folder._clips = kept
+        return found
 
     def AppendToTimeline(self, clipInfo: list) -> list[TimelineItem]:
         timeline = self._project._current
