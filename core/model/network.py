@@ -71,6 +71,7 @@ class KinoNet(nn.Module):
         super().__init__()
         enc, dec, hid = list(config["enc"]), list(config["dec"]), int(config["lstm"])
         self.temperature = float(config.get("temperature", 0.38))
+        self.ab_scale = AB_SCALE  # an attribute, not a global, so TorchScript can compile decode()
         self.register_buffer("bins", torch.as_tensor(bins, dtype=torch.float32).clone())
         k = self.bins.shape[0]
         self.enc1 = conv_block(4, enc[0], 1)
@@ -121,7 +122,7 @@ class KinoNet(nn.Module):
         logits = self.head(d4)
         coarse = self.annealed_mean(logits).to(x.dtype)
         size2 = e2.shape[-2:]
-        ab2 = F.interpolate(coarse / AB_SCALE, size=size2, mode="bilinear", align_corners=False)
+        ab2 = F.interpolate(coarse / self.ab_scale, size=size2, mode="bilinear", align_corners=False)
         mask2 = F.avg_pool2d(x[:, 3:4], 2)
         d2 = self.dec2(torch.cat([F.interpolate(d4, size=size2, mode="nearest"), e2, ab2, mask2], 1))
         r = self.refine(d2)
@@ -132,7 +133,7 @@ class KinoNet(nn.Module):
         # where the artist (or a propagated keyframe) gave a colour, move towards it by mask * learned trust
         gate = x[:, 3:4] * trust
         ab = ab + gate * (x[:, 1:3] - ab)
-        return logits, ab * AB_SCALE, coarse
+        return logits, ab * self.ab_scale, coarse
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
         """One frame. ``x (N, 4, H, W)`` -> ``(logits, ab, coarse_ab, (h, c))``; ``state`` None = zero."""
