@@ -1,0 +1,451 @@
+"""The Nuke integration against the fake ``nuke`` module in tests/fakes (installed only here, in sys.modules)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+from kinochrome.core import sequence
+from kinochrome.core.session import Keyframe, Session, load_session, save_session
+
+pytestmark = pytest.mark.host
+
+REPO = Path(__file__).resolve().parents[1]
+FAKE = Path(__file__).resolve().parent / "fakes" / "nuke.py"
+NUKE_DIR = REPO / "nuke"
+
+
+def _forget_adapter_modules() -> None:
+    """Drop kinochrome.nuke.* so the next import binds to the current fake."""
+    package = sys.modules.get("kinochrome.nuke")
+    for name in [n for n in sys.modules if n.startswith("kinochrome.nuke.")]:
+        del sys.modules[name]
+        if package is not None and hasattr(package, name.rsplit(".", 1)[1]):
+            delattr(package, name.rsplit(".", 1)[1])
+
+
+@pytest.fixture
+def nuke(monkeypatch):
+    """A fresh fake ``nuke`` (GUI session, Nuke 15) installed as sys.modules['nuke']."""
+    spec = importlib.util.spec_from_file_location("nuke", FAKE)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "nuke", module)
+    spec.loader.exec_module(module)
+    _forget_adapter_modules()
+    yield module
+    _forget_adapter_modules()
+
+
+@pytest.fixture
+def adapter(nuke):
+    from kinochrome.nuke import adapter
+
+    return adapter
+
+
+@pytest.fixture
+def reference(tmp_path, make_sequence):
+    """A colour PNG of the same content and aspect as the 64x48 test shots."""
+    pattern = make_sequence(tmp_path / "ref", fmt="png", n=1, gray=False, name="ref")
+    return sequence.frame_path(pattern, 1001)
+
+
+def make_read(nuke, pattern: str, first: int = 1001, last: int = 1004, colorspace: str = "linear"):
+    read = nuke.nodes.Read(file=pattern, first=first, last=last, origfirst=first, origlast=last)
+    read["colorspace"].setValue(colorspace)
+    read.setSelected(True)
+    return read
+
+
+def write_session(path: Path, shot: str, reference: str | None) -> Path:
+    keyframes = [Keyframe(frame=1001, reference=reference)] if reference else []
+    return save_session(Session(shot=shot, keyframes=keyframes, method="reinhard"), path)
+
+
+def shot_node(nuke, adapter, tmp_path, make_sequence, reference, n=4, with_session=True):
+    pattern = make_sequence(tmp_path / "in", fmt="exr", n=n)
+    make_read(nuke, pattern, 1001, 1000 + n)
+    group = adapter.colorize_selected()
+    assert group is not None, nuke._fake_messages
+    group["method"].setValue("reinhard")
+    if with_session:
+        write_session(Path(group["session_file"].value()), pattern, reference)
+    return pattern, group
+
+
+def wait(nuke, adapter, group):
+    nuke._fake_process_events(until=lambda: not adapter.running(group), timeout=120)
+
+
+# --- the fake stays in tests ---------------------------------------------------------------------------------
+
+def test_no_nuke_module_outside_tests(tmp_path):
+    code = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('nuke') is None else 1)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=tmp_path).returncode == 0
+
+
+def test_fake_follows_documented_semantics(nuke):
+    with pytest.raises(ValueError, match="No node selected"):
+        nuke.selectedNode()
+    enum = nuke.Enumeration_Knob("m", "m", ["a", "b"])
+    enum.setValue(1)
+    assert enum.value() == "b"
+    enum.setValue("a")
+    assert enum.value() == "a"
+    with pytest.raises(ValueError):
+        enum.setValue("c")
+    calls = []
+    nuke.executeInMainThread(calls.append, args="x")     # a non-tuple is wrapped, as in Foundry's source
+    assert calls == []                                   # queued, not run at once
+    nuke._fake_process_events()
+    assert calls == ["x"]
+    group = nuke.nodes.Group()
+    with group:
+        inner = nuke.nodes.Read()
+    assert group.node("Read1") is inner and nuke.toNode("Read1") is None
+    assert group.knob("nope") is None
+    with pytest.raises(NameError):
+        group["nope"]
+
+
+# --- start-up files and registration -----------------------------------------------------------------------
+
+def test_menu_py_adds_the_toolbar(nuke):
+    nuke._fake_run_file(str(NUKE_DIR / "menu.py"))
+    menu = nuke.menu("Nodes").findItem("Kinochrome")
+    assert [item.name() for item in menu.items()] == ["Colorize", "Open Panel", "Export for Inference"]
+    menu.findItem("Colorize").invoke()                   # nothing selected: a message, no node
+    assert "no node selected" in nuke._fake_messages[-1]
+    assert not nuke.allNodes("Group")
+
+
+def test_menu_py_explains_a_broken_install(nuke, monkeypatch):
+    monkeypatch.setitem(sys.modules, "kinochrome.nuke.adapter", None)   # as if kinochrome were not importable
+    nuke._fake_run_file(str(NUKE_DIR / "menu.py"))
+    item = nuke.menu("Nodes").findItem("Kinochrome/Not installed - why?")
+    item.invoke()
+    assert "install.py --hosts nuke" in nuke._fake_messages[-1]
+
+
+def _registration():
+    """Loaded by path, as install.py does."""
+    spec = importlib.util.spec_from_file_location("kinochrome_nuke_registration", NUKE_DIR / "registration.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_register_unregister_is_exact_and_idempotent(tmp_path):
+    reg = _registration()
+    home, venv = tmp_path / "home", tmp_path / "venv"
+    init = home / ".nuke" / "init.py"
+    init.parent.mkdir(parents=True)
+    original = "import nuke\nnuke.pluginAddPath('./gizmos')\n"
+    init.write_text(original)
+    assert "would add" in reg.register(venv, REPO, home=home, dry_run=True)[0]
+    assert init.read_text() == original
+    lines = reg.register(venv, REPO, home=home)
+    assert "add the Kinochrome block" in lines[0]
+    once = init.read_text()
+    assert once.startswith(original) and once.count(reg.BEGIN) == 1
+    assert repr(str(NUKE_DIR)) in once and repr(str(venv.resolve())) in once
+    assert "already present" in reg.register(venv, REPO, home=home)[0]
+    assert init.read_text() == once
+    reg.register(tmp_path / "other-venv", REPO, home=home)             # moved venv: replaced, not added
+    assert init.read_text().count(reg.BEGIN) == 1 and "other-venv" in init.read_text()
+    assert "removed" in reg.unregister(home=home)[0]
+    assert init.read_text() == original
+    assert "nothing to remove" in reg.unregister(home=home)[0]
+
+
+def test_register_creates_nuke_folder_and_needs_only_stdlib(tmp_path):
+    home = tmp_path / "home"
+    code = textwrap.dedent(f"""
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("reg", {str(NUKE_DIR / 'registration.py')!r})
+        reg = importlib.util.module_from_spec(spec); spec.loader.exec_module(reg)
+        from pathlib import Path
+        print(reg.register(Path({str(tmp_path / 'venv')!r}), Path({str(REPO)!r}), home=Path({str(home)!r})))
+        assert not [m for m in sys.modules if m.split('.')[0] in ('kinochrome', 'nuke', 'numpy', 'torch')]
+    """)
+    # -S: no site-packages at all, as with a bare system Python before the venv exists
+    done = subprocess.run([sys.executable, "-S", "-c", code], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (home / ".nuke" / "init.py").read_text().startswith("# >>> kinochrome >>>")
+
+
+def _fake_venv(root: Path, version: tuple[int, int]) -> Path:
+    (root / "lib" / f"python{version[0]}.{version[1]}" / "site-packages").mkdir(parents=True)
+    (root / "pyvenv.cfg").write_text(f"home = /usr/bin\nversion = {version[0]}.{version[1]}.0\n")
+    return root
+
+
+def test_startup_block_adds_plugin_path_and_site_packages(nuke, tmp_path, monkeypatch):
+    monkeypatch.delenv("KINOCHROME_VENV", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    venv = _fake_venv(tmp_path / "venv", sys.version_info[:2])
+    home = tmp_path / "home"
+    _registration().register(venv, REPO, home=home)
+    nuke._fake_run_file(str(home / ".nuke" / "init.py"))       # Nuke runs ~/.nuke/init.py at start-up
+    assert nuke.pluginPath()[0] == str(NUKE_DIR)
+    assert str(NUKE_DIR) not in sys.path                          # addToSysPath=False: no top-level 'adapter'
+    site_packages = str(venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages")
+    assert site_packages in sys.path
+    assert os.environ["KINOCHROME_VENV"] == str(venv.resolve())
+
+
+def test_startup_refuses_a_venv_of_another_python(nuke, tmp_path, monkeypatch, capsys):
+    venv = _fake_venv(tmp_path / "venv", (3, 7))
+    monkeypatch.setenv("KINOCHROME_VENV", str(venv))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    nuke._fake_run_file(str(NUKE_DIR / "init.py"))
+    assert "made with Python 3.7" in capsys.readouterr().out
+    assert not any(str(venv) in p for p in sys.path)
+
+
+# --- colorspaces ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("nuke_name,config,ours", [
+    ("default", "nuke-default", "auto"),
+    ("default (linear)", "nuke-default", "lin_rec709"),
+    ("linear", "nuke-default", "lin_rec709"),
+    ("sRGB", "nuke-default", "sRGB"),
+    ("rec709", "nuke-default", "g22_rec709"),
+    ("Cineon", "nuke-default", "Cineon log"),
+    ("compositing_log", "nuke-default", "Cineon log"),
+    ("scene_linear (linear)", "nuke-default", "lin_rec709"),
+    ("scene_linear", "aces_1.2", "scene_linear"),
+    ("ACES - ACEScg", "aces_1.2", "ACES - ACEScg"),
+    ("Linear Rec.709 (sRGB)", "custom", "Linear Rec.709 (sRGB)"),
+])
+def test_colorspace_mapping(nuke_name, config, ours):
+    from kinochrome.nuke.colorspaces import to_kinochrome
+
+    assert to_kinochrome(nuke_name, config) == ours
+
+
+def test_mapped_names_are_known_to_kinochrome():
+    from kinochrome.core.colour import check_colourspace
+    from kinochrome.nuke.colorspaces import NUKE_DEFAULT, ROLES
+
+    for name in set(NUKE_DEFAULT.values()) | set(ROLES.values()):
+        check_colourspace(name)
+
+
+# --- the node ------------------------------------------------------------------------------------------------
+
+def test_colorize_creates_node_from_read(nuke, adapter, tmp_path, make_sequence):
+    pattern = make_sequence(tmp_path, fmt="dpx", n=3)
+    read = make_read(nuke, pattern.replace("####", "%04d"), 1001, 1003, colorspace="Cineon")
+    group = adapter.colorize_selected()
+    assert group.Class() == "Group" and group.name() == "Kinochrome1" and group.input(0) is read
+    assert (group["frame_first"].value(), group["frame_last"].value()) == (1001, 1003)
+    assert group["output_file"].value() == str(tmp_path / "shot_kino.####.dpx")
+    assert group["session_file"].value() == str(tmp_path / "shot.kinochrome.json")
+    assert group["method"].values() == ["model", "histogram", "reinhard", "knn"]
+    assert group["device"].value() == "auto" and group["existing"].value() == "error"
+    assert group["working_size"].value() == 384 and group["ref_strength"].value() == 1.0
+    assert "Cineon -> Cineon log" in group["source"].value()
+    assert "Open Panel" in group["keyframes"].value()
+    for button, func in (("colorize", "on_colorize"), ("open_panel", "on_open_panel"),
+                         ("send_to_farm", "on_send_to_farm")):
+        assert group[button].Class() == "PyScript_Knob" and func in group[button].value()
+    assert not group["open_panel"].getFlag(nuke.STARTLINE)          # the three buttons share a line
+    inner_read, switch = group.node("KinoResult"), group.node("KinoSwitch")
+    assert switch.input(0).Class() == "Input" and switch.input(1) is inner_read
+    assert next(n for n in group.nodes() if n.Class() == "Output").input(0) is switch
+    assert switch["which"].value() == 0
+    assert adapter.colorize_selected().name() == "Kinochrome2"
+
+
+def test_keyframe_summary_from_session(nuke, adapter, tmp_path, make_sequence, reference):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    group["reload_session"].execute()
+    assert group["keyframes"].value() == "1 keyframe: 1001 (ref.1001.png)"
+
+
+@pytest.mark.parametrize("case", ["movie", "missing", "not_a_read"])
+def test_bad_reads_give_a_message_and_no_node(nuke, adapter, tmp_path, make_sequence, case):
+    if case == "movie":
+        make_read(nuke, str(tmp_path / "scan.mov"))
+        expected = "render it to an EXR or DPX sequence"
+    elif case == "missing":
+        make_read(nuke, make_sequence(tmp_path, fmt="exr", n=5, missing=(1003, 1004)), 1001, 1005)
+        expected = "2 frame(s) missing on disk (1003-1004)"
+    else:
+        nuke.nodes.Blur().setSelected(True)
+        expected = "select the Read node"
+    assert adapter.colorize_selected() is None
+    assert expected in nuke._fake_messages[-1]
+    assert not nuke.allNodes("Group")
+
+
+def test_bad_settings_give_a_message_and_write_nothing(nuke, adapter, tmp_path, make_sequence, reference,
+                                                       monkeypatch):
+    pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    out_dir = tmp_path / "out"
+    group["output_file"].setValue(pattern.replace("####", "%04d"))          # the source itself
+    assert adapter.on_colorize(group) is None
+    assert "output is the input" in nuke._fake_messages[-1]
+    group["output_file"].setValue(str(out_dir / "x.####.exr"))
+    os.unlink(sequence.frame_path(pattern, 1002))                            # a frame went missing since
+    assert adapter.on_colorize(group) is None
+    assert "missing on disk (1002)" in nuke._fake_messages[-1]
+    monkeypatch.setitem(sys.modules, "torch", None)                          # Nuke's Python without torch
+    assert adapter.on_colorize(group) is None
+    assert nuke._fake_messages[-1] == f"Kinochrome: {adapter.TORCH_MISSING}"
+    assert not out_dir.exists() and not nuke._fake_tasks
+
+
+# --- running -------------------------------------------------------------------------------------------------
+
+def test_colorize_runs_in_background_and_reloads_result(nuke, adapter, tmp_path, make_sequence, reference):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    group["output_file"].setValue(str(tmp_path / "out" / "col.%04d.exr"))
+    group["colorize"].execute()                                              # the button, as the artist
+    assert adapter.running(group)
+    wait(nuke, adapter, group)
+    assert nuke._fake_messages == []
+    for frame in range(1001, 1005):
+        assert (tmp_path / "out" / f"col.{frame}.exr").is_file()
+    task = nuke._fake_tasks[0]
+    assert task.history == sorted(task.history) and task.history[-1] == 100
+    inner = group.node("KinoResult")
+    assert inner["file"].value() == str(tmp_path / "out" / "col.####.exr")
+    assert (inner["first"].value(), inner["last"].value()) == (1001, 1004)
+    assert inner["reload"]._fake_executed == 1 and inner["colorspace"].value() == "linear"
+    assert group.node("KinoSwitch")["which"].value() == 1
+    assert group["status"].value().startswith("done: 4 frames written")
+
+
+def test_cancel_through_progress_task(nuke, adapter, tmp_path, make_sequence, reference):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference, n=12)
+    nuke.ProgressTask._fake_cancel_at = 8                                    # Cancel pressed after frame 1
+    adapter.on_colorize(group)
+    wait(nuke, adapter, group)
+    written = sorted(Path(tmp_path / "in").glob("shot_kino.*.exr"))
+    assert 1 <= len(written) < 12
+    assert group["status"].value() == f"cancelled after {len(written)} frames"
+    assert nuke._fake_messages == []
+    assert group.node("KinoResult")["reload"]._fake_executed == 1
+
+
+def test_run_error_reaches_nuke_message(nuke, adapter, tmp_path, make_sequence, reference, capsys):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference, with_session=False)
+    adapter.on_colorize(group)                        # reinhard without a keyframe reference: fails in the run
+    wait(nuke, adapter, group)
+    assert len(nuke._fake_messages) == 1 and "colour reference" in nuke._fake_messages[0]
+    assert group["status"].value().startswith("failed:")
+    assert "colour reference" in capsys.readouterr().out                     # the Script Editor too
+    assert not list((tmp_path / "in").glob("shot_kino.*"))
+
+
+def test_terminal_mode_runs_synchronously(nuke, adapter, tmp_path, make_sequence, reference, capsys):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    nuke.env["gui"] = False
+    summary = adapter.on_colorize(group)
+    assert summary.written == [1001, 1002, 1003, 1004]
+    assert not nuke._fake_tasks and not nuke._fake_messages
+    assert "frame 1004 done (4/4)" in capsys.readouterr().out
+    assert group.node("KinoResult")["reload"]._fake_executed == 1
+
+
+def test_terminal_script(nuke, tmp_path, make_sequence, reference):
+    from kinochrome.nuke import terminal
+
+    nuke.env["gui"] = False
+    pattern = make_sequence(tmp_path / "in", fmt="exr", n=4)
+    script = str(tmp_path / "comp.nk")
+
+    def build():
+        from kinochrome.nuke import node
+
+        group = node.build_node(make_read(nuke, pattern))
+        group["method"].setValue("reinhard")
+        write_session(Path(group["session_file"].value()), pattern, reference)
+
+    nuke._fake_scripts[script] = build
+    assert terminal.main([script, "--frames=1002-1003"]) == 0
+    assert sorted(p.name for p in (tmp_path / "in").glob("shot_kino.*.exr")) == [
+        "shot_kino.1002.exr", "shot_kino.1003.exr"]
+    assert terminal.main([script, "--node=Nope"]) == 1
+
+
+# --- panel and farm ------------------------------------------------------------------------------------------
+
+def test_open_panel_in_nuke16_writes_session_and_opens_panel(nuke, adapter, tmp_path, make_sequence, reference,
+                                                            monkeypatch):
+    calls = []
+
+    class FakePanel:
+        def __init__(self, parent=None):
+            calls.append("init")
+
+        def open_path(self, path):
+            calls.append(("open", path))
+
+        def setWindowTitle(self, title):
+            pass
+
+        def show(self):
+            calls.append("show")
+
+    monkeypatch.setitem(sys.modules, "kinochrome.plugin.panel", types.SimpleNamespace(KinochromePanel=FakePanel))
+    nuke.env["NukeVersionMajor"] = 16
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    group["working_size"].setValue(256)
+    group["open_panel"].execute()
+    session_path = group["session_file"].value()
+    assert calls == ["init", ("open", session_path), "show"]
+    saved = load_session(session_path)
+    assert saved.working_size == 256 and [k.frame for k in saved.keyframes] == [1001]     # keyframes kept
+
+
+def test_open_panel_before_nuke16_runs_the_panel_program(nuke, adapter, tmp_path, monkeypatch):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "kinochrome").write_text("")
+    monkeypatch.setenv("KINOCHROME_VENV", str(venv))
+    started = []
+    monkeypatch.setattr(adapter.subprocess, "Popen", lambda args: started.append(args))
+    adapter.open_panel("/shots/a.kinochrome.json")
+    assert started == [[str(venv / "bin" / "kinochrome"), "panel", "/shots/a.kinochrome.json"]]
+
+
+def test_send_to_farm_writes_an_openjd_bundle(nuke, adapter, tmp_path, make_sequence, reference):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    group["farm_chunk"].setValue(2)
+    path = adapter.on_send_to_farm(group)
+    assert path is not None and path.is_file() and path.parent.parent.name == "kinochrome_jobs"
+    assert "deadline bundle submit" in nuke._fake_messages[-1]
+    assert not list((tmp_path / "in").glob("shot_kino.*"))                   # nothing rendered here
+
+
+def test_send_to_farm_without_farm_support(nuke, adapter, tmp_path, make_sequence, reference, monkeypatch):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    monkeypatch.setitem(sys.modules, "kinochrome.plugin.farm", None)
+    assert adapter.on_send_to_farm(group) is None
+    assert "no farm support" in nuke._fake_messages[-1]
+
+
+# --- Inference route -----------------------------------------------------------------------------------------
+
+def test_cat_file_creator(nuke, tmp_path):
+    from kinochrome.nuke import cat
+
+    pt = tmp_path / "kino.pt"
+    pt.write_bytes(b"torchscript")
+    made = cat.make_cat_file(str(pt), str(tmp_path / "kino.cat"), model_id="kino-test")
+    assert Path(made).read_bytes().startswith(b"FAKE-CAT kino-test")
+    assert not nuke.allNodes("CatFileCreator")                               # the helper node is removed
+    node = cat.create_inference_node(made)
+    assert node["modelFile"].value() == made
+    nuke.env["nukex"] = False                                                # plain Nuke: no CatFileCreator
+    with pytest.raises(RuntimeError, match="NukeX"):
+        cat.make_cat_file(str(pt), str(tmp_path / "b.cat"))
