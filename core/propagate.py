@@ -1,0 +1,512 @@
+"""Propagation of keyframe chroma through a shot by dense optical flow, with a confidence.
+
+Every keyframe's hints (a*b* and a confidence, at working size) travel forward and backward through the
+shot, frame to frame, along dense optical flow on luminance (OpenCV DIS, preset MEDIUM, on 8-bit L*):
+
+* each step warps chroma and confidence with ``cv2.remap`` (chroma premultiplied by confidence, so pixels
+  with no hint do not bleed gray into those with one);
+* the confidence is multiplied per step by the forward-backward consistency of the flow (a pixel whose
+  forward and backward flows disagree is occluded or mismatched: Sundaram et al.'s test, made soft) and
+  by ``decay ** frames`` (hints fade with distance from their keyframe); pixels warped in from outside
+  the frame get none;
+* a keyframe reaches at most ``reach`` frames (each pixel carries the distance to the keyframe it came
+  from), and nothing crosses a scene cut (:mod:`kinochrome.core.cuts`);
+* keyframes met on the way are laid *over* the carried hints (a keyframe's own hint wins where it is
+  confident; the carried hint shows through where it is not, e.g. a keyframe with only a few points);
+* the forward and the backward hints of a frame are fused by confidence (weighted average, weights =
+  confidence; the result's confidence is the larger of the two).
+
+Streaming and memory: :meth:`Propagator.hints_for` is called in increasing frame order. The forward
+pass is a running state (one frame). The backward pass runs in blocks of ``reach`` frames: for the block
+starting at frame t it starts from the farthest keyframe that can reach the block and walks back to t,
+keeping the block's results (and the L* planes it read, which the forward pass then reuses). So at most
+about ``reach`` frames are held, whatever the shot's length, and each frame is read about three times
+(once for the cut scan near keyframes, about twice by the passes).
+
+Frame numbers are the files' numbers; distances are differences of frame numbers. Arrays are float32:
+``ab (H, W, 2)`` in L*a*b* units, confidences ``(H, W)`` in [0, 1], L* planes ``(H, W)`` in [0, 100],
+all at the working size.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from .cuts import is_cut
+from .errors import UsageError
+
+#: Confidence kept per frame of distance from the keyframe (0.98 ** 48 ~ 0.38).
+DEFAULT_DECAY = 0.98
+#: Confidence below this is treated as none (stops the pass carrying invisible hints).
+MIN_CONFIDENCE = 1e-3
+DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+
+Hints = tuple[np.ndarray, np.ndarray]
+#: Carried state: (ab (H, W, 2), confidence (H, W), distance to the source keyframe in frames (H, W)).
+State = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+# --------------------------------------------------------------------------------------------- flow helpers
+
+def to_u8(lightness: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+    """L* ``(H, W)`` -> uint8 for DIS. With ``like`` (another L* plane), first moved to ``like``'s mean and
+    standard deviation: film flicker changes the exposure between frames and DIS assumes constant
+    brightness."""
+    lum = np.nan_to_num(np.asarray(lightness, dtype=np.float32))
+    if like is not None:
+        s = float(like.std()) / max(float(lum.std()), 1e-3)
+        lum = (lum - float(lum.mean())) * s + float(like.mean())
+    return np.clip(lum * 2.55 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return xs, ys
+
+
+def flow_maps(dis: cv2.DISOpticalFlow, target_l: np.ndarray, source_l: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each pixel of the target frame comes from in the source frame, and how much to trust it.
+
+    Returns ``(map_x, map_y, consistency)``, each ``(H, W)`` float32: ``cv2.remap(source_image, map_x,
+    map_y, ...)`` aligns a source image to the target. ``consistency`` in [0, 1]: 1 where the backward flow
+    (source -> target) undoes the forward one within Sundaram et al.'s tolerance
+    ``|w + w'|^2 <= 0.01 (|w|^2 + |w'|^2) + 0.5``, falling off exponentially beyond (occlusions,
+    mismatches), and 0 where the source position lies outside the frame.
+    """
+    h, w = target_l.shape
+    t8 = to_u8(target_l)
+    s8 = to_u8(source_l, like=target_l)
+    f_ts = dis.calc(t8, s8, None)
+    f_st = dis.calc(s8, t8, None)
+    xs, ys = _grid(h, w)
+    map_x = xs + f_ts[..., 0]
+    map_y = ys + f_ts[..., 1]
+    back = cv2.remap(f_st, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    err2 = ((f_ts + back) ** 2).sum(-1)
+    tol = 0.01 * ((f_ts ** 2).sum(-1) + (back ** 2).sum(-1)) + 0.5
+    consistency = np.exp(-np.maximum(err2 - tol, 0.0) / tol)
+    inside = (map_x >= -0.5) & (map_x <= w - 0.5) & (map_y >= -0.5) & (map_y <= h - 0.5)
+    return map_x, map_y, (consistency * inside).astype(np.float32)
+
+
+def warp_state(state: State, maps: tuple[np.ndarray, np.ndarray, np.ndarray], distance: int,
+               decay: float, reach: int) -> State | None:
+    """Carry a state one step along ``maps`` (from :func:`flow_maps`), ``distance`` frames further from its
+    keyframes. Returns None when no confidence is left."""
+    ab, conf, age = state
+    map_x, map_y, consistency = maps
+    stack = np.dstack([ab * conf[..., None], conf, age * conf])
+    warped = cv2.remap(stack, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    c = warped[..., 2]
+    safe = np.maximum(c, 1e-6)
+    new_ab = warped[..., 0:2] / safe[..., None]
+    new_age = warped[..., 3] / safe + distance
+    new_conf = c * consistency * np.float32(decay ** distance)
+    new_conf[(new_age > reach + 0.5) | (new_conf < MIN_CONFIDENCE)] = 0.0
+    if not new_conf.any():
+        return None
+    new_ab[new_conf <= 0] = 0.0
+    return new_ab.astype(np.float32), new_conf.astype(np.float32), new_age.astype(np.float32)
+
+
+def lay_over(hints: Hints, state: State | None) -> State:
+    """A keyframe's hints laid over a carried state: ``conf = c_k + (1 - c_k) c_s``, ab and distance the
+    matching weighted mix. Where the keyframe is fully confident it wins exactly."""
+    k_ab, k_conf = hints
+    k_conf = np.clip(k_conf, 0.0, 1.0).astype(np.float32)
+    if state is None:
+        return k_ab.astype(np.float32), k_conf, np.zeros_like(k_conf)
+    s_ab, s_conf, s_age = state
+    carried = (1.0 - k_conf) * s_conf
+    conf = k_conf + carried
+    safe = np.maximum(conf, 1e-6)
+    ab = (k_ab * k_conf[..., None] + s_ab * carried[..., None]) / safe[..., None]
+    age = s_age * carried / safe
+    return ab.astype(np.float32), conf.astype(np.float32), age.astype(np.float32)
+
+
+def fuse(a: Hints | None, b: Hints | None, shape: tuple[int, int]) -> Hints:
+    """Two hint sets fused by confidence: ab = (c_a ab_a + c_b ab_b) / (c_a + c_b), conf = max(c_a, c_b)."""
+    if a is None and b is None:
+        return np.zeros(shape + (2,), np.float32), np.zeros(shape, np.float32)
+    if a is None or b is None:
+        ab, conf = a if b is None else b  # type: ignore[misc]
+        return ab.copy(), conf.copy()
+    total = a[1] + b[1]
+    safe = np.maximum(total, 1e-6)[..., None]
+    ab = (a[0] * a[1][..., None] + b[0] * b[1][..., None]) / safe
+    ab[total <= 0] = 0.0
+    return ab.astype(np.float32), np.maximum(a[1], b[1]).astype(np.float32)
+
+
+def format_frames(first: int, last: int) -> str:
+    return f"frame {first}" if first == last else f"frames {first}-{last}"
+
+
+# --------------------------------------------------------------------------------------------- propagator
+
+class Propagator:
+    """Keyframe hints for every frame of a shot, propagated by optical flow (see the module docstring).
+
+    ``frames``: the shot's frame numbers (sorted here); ``keyframe_hints``: frame -> ``(ab, conf)`` at
+    working size; ``read_lightness(frame)`` -> L* ``(H, W)`` at working size (a file read: called about
+    three times per frame near keyframes, never held beyond ~``reach`` frames); ``reach``: frames a keyframe
+    may travel; ``cuts``: frame numbers that start a new scene, or None to detect them
+    (:func:`kinochrome.core.cuts.is_cut`) near the keyframes. ``decay``: confidence kept per frame.
+
+    ``warnings``: one line per stretch of frames no keyframe reaches (they fall back to automatic colour).
+    ``reads``: calls of ``read_lightness`` so far; ``held_frames`` / ``max_held_frames``: frames whose
+    arrays are held now / at most so far.
+    """
+
+    def __init__(self, frames: Sequence[int], keyframe_hints: dict[int, Hints],
+                 read_lightness: Callable[[int], np.ndarray], reach: int, cuts: set[int] | None = None,
+                 *, decay: float = DEFAULT_DECAY):
+        self.frames = sorted({int(f) for f in frames})
+        if not self.frames:
+            raise UsageError("propagation: the shot has no frames")
+        self._index = {f: i for i, f in enumerate(self.frames)}
+        self.reach = max(0, int(reach))
+        self.decay = float(decay)
+        self.block = max(1, self.reach)
+        self._read = read_lightness
+        self._notes: list[str] = []
+        self.keyframes: dict[int, Hints] = {}
+        for f, (ab, conf) in sorted(keyframe_hints.items()):
+            if f not in self._index:
+                self._notes.append(f"keyframe {f} is not among the shot's frames on disk; ignored")
+                continue
+            self.keyframes[f] = (np.asarray(ab, np.float32), np.asarray(conf, np.float32))
+        self._key_idx = sorted(self._index[f] for f in self.keyframes)
+        self._shape: tuple[int, int] | None = None
+        if self.keyframes:
+            self._shape = next(iter(self.keyframes.values()))[1].shape[:2]
+        self._cuts_given = cuts is not None
+        self._cut: dict[int, bool] = {}            # frame -> starts a new scene (known pairs only)
+        if cuts is not None:
+            self._cut = {f: True for f in cuts}
+        self._scanned = False
+        self._warnings: list[str] | None = None
+        self.reads = 0
+        self.max_held_frames = 0
+        self._dis = cv2.DISOpticalFlow_create(DIS_PRESET)
+        self._reset()
+
+    # -- bookkeeping
+    def _reset(self) -> None:
+        self._fwd_pos = -1                       # index of the last frame the forward pass has processed
+        self._fwd_state: State | None = None
+        self._fwd_l: np.ndarray | None = None    # L* at _fwd_pos while the state is alive (if read)
+        self._bwd: dict[int, Hints] = {}         # frame -> backward hints, for the current block
+        self._bwd_block: tuple[int, int] | None = None   # [start, end) indices of the current block
+        self._l_cache: dict[int, np.ndarray] = {}
+        self._last: tuple[int, Hints] | None = None
+
+    @property
+    def held_frames(self) -> int:
+        """Frames whose arrays are held now (block results and L* planes, forward state)."""
+        frames = set(self._bwd) | set(self._l_cache)
+        return len(frames) + (self._fwd_state is not None) + (self._fwd_l is not None)
+
+    def _note_held(self) -> None:
+        self.max_held_frames = max(self.max_held_frames, self.held_frames)
+
+    def _lightness(self, index: int) -> np.ndarray:
+        f = self.frames[index]
+        cached = self._l_cache.get(f)
+        if cached is not None:
+            return cached
+        self.reads += 1
+        lum = np.asarray(self._read(f), dtype=np.float32)
+        if self._shape is None:
+            self._shape = lum.shape[:2]
+        return lum
+
+    def _starts_scene(self, index: int, prev_l: np.ndarray | None = None, cur_l: np.ndarray | None = None) -> bool:
+        """Whether frame ``index`` starts a new scene (a cut between it and the frame before)."""
+        f = self.frames[index]
+        if self._cuts_given or f in self._cut:
+            return self._cut.get(f, False)
+        if prev_l is None:
+            prev_l = self._lightness(index - 1)
+        if cur_l is None:
+            cur_l = self._lightness(index)
+        self._cut[f] = is_cut(prev_l, cur_l)
+        return self._cut[f]
+
+    # -- cuts near keyframes, coverage and warnings
+    def _scan(self) -> None:
+        """Detect cuts within reach of each keyframe (reading those frames once, two at a time)."""
+        if self._scanned:
+            return
+        self._scanned = True
+        if self._cuts_given:
+            return
+        for k in self._key_idx:
+            for step in (1, -1):
+                prev_i, prev_l = k, None
+                j = k + step
+                while 0 <= j < len(self.frames) and abs(self.frames[j] - self.frames[k]) <= self.reach:
+                    later = max(prev_i, j)
+                    if self.frames[later] not in self._cut:
+                        if prev_l is None:
+                            prev_l = self._lightness(prev_i)
+                        cur_l = self._lightness(j)
+                        pair = (prev_l, cur_l) if step == 1 else (cur_l, prev_l)
+                        self._cut[self.frames[later]] = is_cut(*pair)
+                    else:
+                        cur_l = None
+                    if self._cut[self.frames[later]]:
+                        break
+                    prev_i, prev_l = j, cur_l
+                    j += step
+
+    def _coverage(self) -> list[tuple[int, int]]:
+        """[lo, hi] index intervals each keyframe reaches (bounded by reach and by cuts)."""
+        out = []
+        n = len(self.frames)
+        for k in self._key_idx:
+            fk = self.frames[k]
+            hi = k
+            while hi + 1 < n and self.frames[hi + 1] - fk <= self.reach and not self._cut.get(self.frames[hi + 1]):
+                hi += 1
+            lo = k
+            while lo - 1 >= 0 and fk - self.frames[lo - 1] <= self.reach and not self._cut.get(self.frames[lo]):
+                lo -= 1
+            out.append((lo, hi))
+        return out
+
+    @property
+    def warnings(self) -> list[str]:
+        """Stretches of frames that no keyframe reaches, one line each (computed once)."""
+        if self._warnings is None:
+            self._scan()
+            self._warnings = list(self._notes) + self._uncovered_warnings()
+        return list(self._warnings)
+
+    def _uncovered_warnings(self) -> list[str]:
+        n = len(self.frames)
+        covered = np.zeros(n, bool)
+        starts_at_cut = {}
+        for lo, hi in self._coverage():
+            covered[lo:hi + 1] = True
+            starts_at_cut[lo] = lo > 0 and self._cut.get(self.frames[lo], False)
+        out = []
+        i = 0
+        while i < n:
+            if covered[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < n and not covered[j + 1]:
+                j += 1
+            first, last = self.frames[i], self.frames[j]
+            span = format_frames(first, last)
+            after_cut = i > 0 and self._cut.get(first, False)
+            before_cut = j + 1 < n and starts_at_cut.get(j + 1, False)
+            if not self.keyframes:
+                out.append(f"{span} have no keyframe: automatic colour")
+            elif after_cut or before_cut or i == 0 or j == n - 1:
+                where = []
+                if after_cut:
+                    where.append(f"after a cut at {first}")
+                if before_cut:
+                    where.append(f"before a cut at {self.frames[j + 1]}")
+                detail = f" ({', '.join(where)})" if where else ""
+                if (after_cut or i == 0) and (before_cut or j == n - 1):
+                    out.append(f"{span}{detail} have no keyframe: automatic colour")
+                else:
+                    out.append(f"{span}{detail} are more than {self.reach} frames from a keyframe: "
+                               "automatic colour")
+            else:
+                out.append(f"{span} are more than {self.reach} frames from a keyframe: automatic colour")
+            i = j + 1
+        return out
+
+    # -- the passes
+    def _step(self, state: State, target_l: np.ndarray, source_l: np.ndarray, distance: int) -> State | None:
+        return warp_state(state, flow_maps(self._dis, target_l, source_l), distance, self.decay, self.reach)
+
+    def _advance_forward(self, i: int) -> None:
+        if self._fwd_pos < i - 1:
+            # Frames farther back than `reach` cannot reach frame i: skip them without reading.
+            j0 = bisect.bisect_left(self.frames, self.frames[i] - self.reach) - 1
+            if j0 > self._fwd_pos:
+                self._fwd_pos, self._fwd_state, self._fwd_l = j0, None, None
+        while self._fwd_pos < i:
+            n = self._fwd_pos + 1
+            cur_l = None
+            if self._fwd_state is not None:
+                prev_l = self._fwd_l if self._fwd_l is not None else self._lightness(n - 1)
+                cur_l = self._lightness(n)
+                if self._starts_scene(n, prev_l, cur_l):
+                    self._fwd_state = None
+                else:
+                    self._fwd_state = self._step(self._fwd_state, cur_l, prev_l,
+                                                 self.frames[n] - self.frames[n - 1])
+            hints = self.keyframes.get(self.frames[n])
+            if hints is not None:
+                self._fwd_state = lay_over(hints, self._fwd_state)
+            self._fwd_pos = n
+            self._fwd_l = cur_l if self._fwd_state is not None else None
+
+    def _backward_block(self, start: int) -> None:
+        """Backward hints for the block of frames [start, start + block) (indices)."""
+        end = min(start + self.block, len(self.frames))
+        self._bwd = {}
+        self._bwd_block = (start, end)
+        limit = self.frames[end - 1] + self.reach
+        reaching = [k for k in self._key_idx if k >= start and self.frames[k] <= limit]
+        if not reaching:
+            return
+        state: State | None = None
+        cur_l: np.ndarray | None = None          # L* of frame j when already read
+        j = reaching[-1]
+        while True:
+            hints = self.keyframes.get(self.frames[j])
+            if hints is not None:
+                state = lay_over(hints, state)
+            if j < end:
+                if state is not None:
+                    self._bwd[self.frames[j]] = (state[0], state[1])
+                if cur_l is not None:
+                    self._l_cache[self.frames[j]] = cur_l
+            if j == start:
+                break
+            if state is not None:
+                src_l = cur_l if cur_l is not None else self._lightness(j)
+                if j < end:
+                    self._l_cache[self.frames[j]] = src_l
+                dst_l = self._lightness(j - 1)
+                if self._starts_scene(j, dst_l, src_l):
+                    state = None
+                else:
+                    state = self._step(state, dst_l, src_l, self.frames[j] - self.frames[j - 1])
+                cur_l = dst_l
+            else:
+                cur_l = None
+            j -= 1
+            self._note_held()
+
+    def _backward_at(self, i: int) -> Hints | None:
+        if self._bwd_block is None or not self._bwd_block[0] <= i < self._bwd_block[1]:
+            self._backward_block(i)
+        return self._bwd.get(self.frames[i])
+
+    def hints_for(self, frame: int) -> Hints:
+        """Propagated hints of ``frame``: ``(ab (H, W, 2), confidence (H, W) in [0, 1])`` at working size;
+        zeros where nothing reaches. Call in increasing frame order (an earlier frame restarts the passes).
+        A frame not on disk (a held missing frame) gets the hints of the frame on disk before it."""
+        i = bisect.bisect_right(self.frames, int(frame)) - 1
+        i = max(i, 0)
+        if self._last is not None and self._last[0] == i:
+            return self._last[1][0].copy(), self._last[1][1].copy()
+        if self._fwd_pos > i:
+            self._reset()
+        # The backward block first: it caches the L* planes of its frames, which the forward pass reuses.
+        backward = self._backward_at(i)
+        self._advance_forward(i)
+        forward = None if self._fwd_state is None else (self._fwd_state[0], self._fwd_state[1])
+        if self._shape is None:
+            self._shape = self._lightness(i).shape[:2]
+        result = fuse(forward, backward, self._shape)
+        # Nothing before frame i is needed again.
+        for f in [f for f in self._l_cache if f < self.frames[i]]:
+            del self._l_cache[f]
+        for f in [f for f in self._bwd if f <= self.frames[i]]:
+            del self._bwd[f]
+        self._note_held()
+        self._last = (i, result)
+        return result[0].copy(), result[1].copy()
+
+
+# --------------------------------------------------------------------------------------------- baseline
+
+class FlowOnlyPropagator:
+    """The baseline "optical-flow propagation alone" for ``kinochrome eval``: chain the flow from the latest
+    keyframe at or before each frame and warp that keyframe's chroma; no confidence (1 wherever the warped
+    keyframe had a hint and the pixel stays in the frame), no fusion, no reach limit, no cut detection, no
+    network. The chained flow is accumulated as one coordinate map into the keyframe, so the chroma is
+    resampled once (no blur from repeated warping). Frames before the first keyframe get nothing.
+
+    Same constructor and :meth:`hints_for` as :class:`Propagator`; ``reach`` and ``cuts`` are accepted and
+    ignored (it is the unconstrained baseline).
+    """
+
+    def __init__(self, frames: Sequence[int], keyframe_hints: dict[int, Hints],
+                 read_lightness: Callable[[int], np.ndarray], reach: int = 0, cuts: set[int] | None = None):
+        self.frames = sorted({int(f) for f in frames})
+        if not self.frames:
+            raise UsageError("propagation: the shot has no frames")
+        self._index = {f: i for i, f in enumerate(self.frames)}
+        self.keyframes = {int(f): (np.asarray(ab, np.float32), np.asarray(c, np.float32))
+                          for f, (ab, c) in keyframe_hints.items() if f in self._index}
+        self._read = read_lightness
+        self._dis = cv2.DISOpticalFlow_create(DIS_PRESET)
+        self.reads = 0
+        self.warnings: list[str] = []
+        if self.keyframes and min(self.keyframes) > self.frames[0]:
+            first_key = min(self.keyframes)
+            before = [f for f in self.frames if f < first_key]
+            self.warnings.append(f"{format_frames(before[0], before[-1])} come before the first keyframe: "
+                                 "no flow propagation")
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pos = -1
+        self._key: int | None = None
+        self._map: tuple[np.ndarray, np.ndarray] | None = None
+        self._prev_l: np.ndarray | None = None
+
+    def _lightness(self, f: int) -> np.ndarray:
+        self.reads += 1
+        return np.asarray(self._read(f), dtype=np.float32)
+
+    def hints_for(self, frame: int) -> Hints:
+        """``(ab (H, W, 2), conf (H, W))``: the latest keyframe's chroma warped along the chained flow."""
+        i = max(bisect.bisect_right(self.frames, int(frame)) - 1, 0)
+        if self._pos > i:
+            self._reset()
+        keys_upto = [self._index[k] for k in self.keyframes if self._index[k] <= i]
+        if not keys_upto:
+            lum = self._lightness(self.frames[i])
+            return np.zeros(lum.shape + (2,), np.float32), np.zeros(lum.shape, np.float32)
+        latest = max(keys_upto)
+        if self._pos < latest - 1:
+            self._pos, self._map, self._prev_l = latest - 1, None, None
+        while self._pos < i:
+            n = self._pos + 1
+            f = self.frames[n]
+            if f in self.keyframes:
+                h, w = self.keyframes[f][1].shape[:2]
+                self._key, self._map = f, _grid(h, w)
+                self._prev_l = None
+            elif self._map is not None:
+                prev_l = self._prev_l if self._prev_l is not None else self._lightness(self.frames[n - 1])
+                cur_l = self._lightness(f)
+                flow = self._dis.calc(to_u8(cur_l), to_u8(prev_l, like=cur_l), None)
+                xs, ys = _grid(*cur_l.shape)
+                mx, my = xs + flow[..., 0], ys + flow[..., 1]
+                # Compose: where this frame's pixel came from in the previous frame, then from there back
+                # to the keyframe.
+                stack = np.dstack(self._map)
+                composed = cv2.remap(stack, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                     borderValue=-1e6)
+                self._map = (composed[..., 0], composed[..., 1])
+                self._prev_l = cur_l
+            self._pos = n
+        assert self._key is not None and self._map is not None
+        k_ab, k_conf = self.keyframes[self._key]
+        h, w = k_conf.shape[:2]
+        mx, my = self._map
+        ab = cv2.remap(k_ab, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        hinted = cv2.remap(k_conf, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        inside = (mx >= -0.5) & (mx <= w - 0.5) & (my >= -0.5) & (my <= h - 0.5)
+        conf = ((hinted > 0) & inside).astype(np.float32)
+        ab = (ab * conf[..., None]).astype(np.float32)
+        return ab, conf
