@@ -10,6 +10,7 @@ The job API itself runs in the Kinochrome venv's Python (torch, OpenImageIO), st
 """
 
 import builtins
+import glob
 import importlib
 import importlib.util
 import logging
@@ -35,11 +36,15 @@ def bootstrap(package=None, venv=None):
     init = os.path.join(package or "", "__init__.py")
     if not package or not os.path.isfile(init):
         raise RuntimeError(f"Kinochrome install not found at {package!r}; run install.py --hosts resolve again")
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for site in (os.path.join(venv or "", "lib", version, "site-packages"), os.path.join(venv or "", "Lib",
-                                                                                          "site-packages")):
-        if venv and os.path.isdir(site) and site not in sys.path:
-            sys.path.append(site)      # same Python version as the venv: its pure-Python packages (fileseq)
+    if venv:
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        own = [os.path.join(venv, "lib", version, "site-packages"), os.path.join(venv, "Lib", "site-packages")]
+        # Appended last, so Resolve's Python keeps its own packages; the Resolve side needs only the venv's
+        # pure-Python ones (fileseq), which also load from another 3.x version's folder.
+        others = sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages")))
+        for site in own + others:
+            if os.path.isdir(site) and site not in sys.path:
+                sys.path.append(site)
     spec = importlib.util.spec_from_file_location("kinochrome", init, submodule_search_locations=[package])
     module = importlib.util.module_from_spec(spec)
     sys.modules["kinochrome"] = module

@@ -497,6 +497,53 @@ def test_installed_workspace_script_runs_headless(tmp_path, monkeypatch):
     assert script.timecode_to_frame("01:00:00:05", 24.0) == REC + 5
 
 
+def test_installed_script_finds_its_install_without_the_venv_on_the_path(tmp_path):
+    """Resolve's own Python: no site-packages, no editable install; the baked paths are enough."""
+    home = tmp_path / "home"
+    registration.register(Path(sys.prefix), ROOT, home)
+    script = registration.utility_folder(home) / "Kinochrome.py"
+    code = ("import importlib.util, sys\n"
+            f"spec = importlib.util.spec_from_file_location('ws', {str(script)!r})\n"
+            "ws = importlib.util.module_from_spec(spec); spec.loader.exec_module(ws)\n"
+            "ws.bootstrap()\n"
+            "import kinochrome.resolve.adapter, kinochrome.core.sequence\n"
+            "print(kinochrome.resolve.adapter.__file__)\n")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=False,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(ROOT / "resolve" / "adapter.py")
+
+
+def test_dialog_settings_keyframes_progress(tmp_path, monkeypatch):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC + 10, 5)
+    script = _load("kinochrome_tests_workspace_dialog", ROOT / "resolve" / "Kinochrome.py")
+    calls: list[JobSettings] = []
+    monkeypatch.setattr(adapter_mod, "in_process_colourise", tint_colourise(calls))
+    ui = fake.UIManager()
+    disp = fake.UIDispatcher(ui)
+    dialog = script.Dialog(app, ui, disp)
+    [window] = disp.windows
+    items = window.GetItems()
+    assert items["Method"].items == ["model", "reinhard", "histogram", "knn"]
+    items["Method"].CurrentIndex = 1
+    items["Scope"].CurrentIndex = 1                                          # whole track
+    items["KeyRef"].Text = write_reference(tmp_path / "ref.png")
+    timeline._playhead = REC + 12
+    fake.click(window, "AddKey")
+    assert dialog.keyframes == [(REC + 12, str(tmp_path / "ref.png"))]
+    assert items["Keys"].PlainText == f"{REC + 12} = {tmp_path / 'ref.png'}"
+    fake.click(window, "Run")                                                # no Timer: runs at once
+    assert calls[0].method == "reinhard" and [k.frame for k in calls[0].keyframes] == [3]
+    assert items["Status"].Text == "1 done"
+    assert "done s.[0001-0005].exr" in items["Log"].PlainText
+    items["KeyRef"].Text = str(tmp_path / "missing.png")
+    fake.click(window, "AddKey")
+    assert "reference image not found" in items["Log"].PlainText
+    fake.click(window, "Close")
+    assert disp.exited and dialog.token.cancelled
+
+
 # ----------------------------------------------------------------------------------------- end to end
 
 @needs_pipeline

@@ -210,6 +210,13 @@ class Timeline:
         self._marks.clear()
         return True
 
+    def GetCurrentTimecode(self) -> str:
+        rate = round(float(self._settings["timelineFrameRate"]))
+        seconds, ff = divmod(self._playhead, rate)
+        minutes, ss = divmod(seconds, 60)
+        hh, mm = divmod(minutes, 60)
+        return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+
     def GetCurrentVideoItem(self) -> TimelineItem | None:
         for track in range(len(self._tracks), 0, -1):
             item = self._item_at(track, self._playhead)
@@ -515,6 +522,105 @@ class Resolve:
 
     def GetVersionString(self) -> str:
         return "21.0.0"
+
+
+# ------------------------------------------------------------------------------ UIManager
+
+class _Widget:
+    """A UIManager widget: the properties the Kinochrome dialog reads and writes."""
+
+    def __init__(self, kind: str, props: dict[str, Any] | None = None, children: list | None = None) -> None:
+        self.kind = kind
+        self.ID = (props or {}).get("ID")
+        self.Text = (props or {}).get("Text", "")
+        self.PlainText = ""
+        self.Value = (props or {}).get("Value", 0)
+        self.CurrentIndex = 0
+        self.items: list[str] = []
+        self.children = children or []
+
+    @property
+    def CurrentText(self) -> str:
+        return self.items[self.CurrentIndex] if self.items else ""
+
+    def AddItems(self, items: list[str]) -> None:
+        self.items.extend(items)
+
+
+class _Handlers:
+    """``win.On.<ID>.<Event> = fn``: records handlers per ID and event."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_by_id", {})
+
+    def __getattr__(self, name: str) -> Any:
+        by_id = object.__getattribute__(self, "_by_id")
+        return by_id.setdefault(name, type("Events", (), {})())
+
+
+class UIManager:
+    """Resolve's ``fusion.UIManager`` as far as the dialog uses it (not in the stubs; shape from Blackmagic's
+    UI examples [community]). ``with_timer=False`` plays an older UIManager without ``Timer``."""
+
+    def __init__(self, with_timer: bool = False) -> None:
+        if not with_timer:
+            self.Timer = None
+
+    def __getattr__(self, kind: str) -> Callable[..., _Widget]:
+        def make(arg: Any = None) -> _Widget:
+            if isinstance(arg, list):
+                return _Widget(kind, None, arg)
+            return _Widget(kind, arg)
+        return make
+
+
+class Window:
+    def __init__(self, props: dict[str, Any], layout: _Widget) -> None:
+        self.props = props
+        self.On = _Handlers()
+        self.shown = False
+        self._items: dict[str, _Widget] = {}
+        todo = [layout]
+        while todo:
+            widget = todo.pop()
+            todo.extend(widget.children)
+            if widget.ID:
+                self._items[widget.ID] = widget
+
+    def GetItems(self) -> dict[str, _Widget]:
+        return self._items
+
+    def Show(self) -> None:
+        self.shown = True
+
+    def Hide(self) -> None:
+        self.shown = False
+
+
+class UIDispatcher:
+    """``bmd.UIDispatcher(ui)``: AddWindow, RunLoop (returns at once in the fake), ExitLoop."""
+
+    def __init__(self, ui: UIManager) -> None:
+        self.ui = ui
+        self.On = _Handlers()
+        self.windows: list[Window] = []
+        self.exited = False
+
+    def AddWindow(self, props: dict[str, Any], layout: _Widget) -> Window:
+        window = Window(props, layout)
+        self.windows.append(window)
+        return window
+
+    def RunLoop(self) -> None:
+        return None
+
+    def ExitLoop(self) -> None:
+        self.exited = True
+
+
+def click(window: Window, widget_id: str, event: str = "Clicked") -> None:
+    """What a user's click does: call the handler the script set on ``win.On.<ID>.<event>``."""
+    getattr(getattr(window.On, widget_id), event)({"who": widget_id})
 
 
 # ------------------------------------------------------------------------------ building test timelines
