@@ -7,8 +7,11 @@ Runs inside NukeX or Nuke Studio (CatFileCreator and Inference are not in plain 
 
 CatFileCreator knobs set here: ``torchScriptFile``, ``catFile``, ``channelsIn``, ``channelsOut``, ``modelId``,
 ``outputScale``; the ``createCatFile`` button writes the .cat. The channel lists say which Nuke channels fill the
-input tensor's C dimension (in order) and where the output channels go; Kinochrome's export module states its
-layout as ``CHANNELS_IN``/``CHANNELS_OUT`` (comma-separated Nuke channel names) and this helper uses them.
+input tensor's C dimension (in order) and where the output channels go. The export
+(``kinochrome.core.model.export``) takes ``(1, 4, H, W)`` = L*/100, a_hint/110, b_hint/110, hint mask and returns
+``(1, 3, H, W)`` = L*/100, a*/110, b*/110; so by default rgba feeds the four inputs and the result lands in rgb
+(Lab, to be turned back into RGB downstream; docs/nuke.md has the node recipe). If the export module ever states
+its layout as ``CHANNELS_IN``/``CHANNELS_OUT`` (comma-separated Nuke channel names), those win.
 The .pt must load in *Nuke's* torch (Nuke 13: 1.6; 14/15: 1.12.1): export with a matching torch (docs/nuke.md).
 """
 
@@ -20,10 +23,10 @@ from typing import Any
 
 import nuke
 
-#: Used when the export module does not state its layout: the 4-channel guided input
-#: (L*/100, a_hint/110, b_hint/110, hint mask) in rgba, a*b* out in red/green.
+#: The export's layout: the 4-channel guided input (L*/100, a_hint/110, b_hint/110, hint mask) from rgba,
+#: the 3-channel result (L*/100, a*/110, b*/110) into rgb.
 DEFAULT_CHANNELS_IN = "rgba.red,rgba.green,rgba.blue,rgba.alpha"
-DEFAULT_CHANNELS_OUT = "rgba.red,rgba.green"
+DEFAULT_CHANNELS_OUT = "rgba.red,rgba.green,rgba.blue"
 
 
 def channel_layout() -> tuple[str, str]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -449,3 +450,34 @@ def test_cat_file_creator(nuke, tmp_path):
     nuke.env["nukex"] = False                                                # plain Nuke: no CatFileCreator
     with pytest.raises(RuntimeError, match="NukeX"):
         cat.make_cat_file(str(pt), str(tmp_path / "b.cat"))
+
+
+def test_export_for_inference_matches_the_eager_network(nuke, adapter, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("kinochrome.core.model.export")
+    from kinochrome.core.model import build_tiny_model
+    from kinochrome.core.model.weights import load_network
+
+    model = build_tiny_model(tmp_path / "models")
+    nuke._fake_answers["Kinochrome model to export (name or .safetensors path)"] = str(model)
+    nuke._fake_answers["Save the .cat file as"] = str(tmp_path / "nuke" / "kino")
+    made = adapter.export_for_inference()
+    assert made == str(tmp_path / "nuke" / "kino.cat") and Path(made).is_file()
+    assert b"rgba.red,rgba.green,rgba.blue,rgba.alpha" in Path(made).read_bytes()
+    assert nuke.allNodes("Inference")[0]["modelFile"].value() == made
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)      # TorchScript is what CatFileCreator reads
+        scripted = torch.jit.load(str(tmp_path / "nuke" / "kino.pt"))
+    net, _ = load_network(model)
+    torch.manual_seed(1)
+    x = torch.rand(1, 4, 32, 48)
+    x[:, 1:3] = x[:, 1:3] * 2 - 1
+    x[:, 3] = (x[:, 3] > 0.8).float()
+    x[:, 1:3] *= x[:, 3:4]
+    with torch.no_grad():
+        _, ab, _, _ = net.step(x)
+        out = scripted(x)
+    assert out.shape == (1, 3, 32, 48)
+    assert torch.equal(out[:, 0:1], x[:, 0:1])                               # luminance passes through
+    torch.testing.assert_close(out[:, 1:3], ab / 110.0, atol=1e-5, rtol=1e-4)
