@@ -195,10 +195,21 @@ class NodeRun:
 
     # main thread -------------------------------------------------------------------------------------
     def _status(self, text: str) -> None:
-        self.group["status"].setValue(text)
+        try:
+            self.group["status"].setValue(text)
+        except ValueError:              # the node was deleted during the run: nothing to show it on
+            pass
 
     def _finish(self, outcome: JobOutcome) -> None:
         _RUNS.pop(self.name, None)
+        try:
+            self._show(outcome)
+        except ValueError as exc:       # the node was deleted (or its script closed) during the run
+            print(f"Kinochrome {self.name}: the node is gone ({exc}); output: {self.settings.output}")
+            if outcome.error:
+                report(f"{self.name}: {outcome.error}", outcome.details)
+
+    def _show(self, outcome: JobOutcome) -> None:
         assert self.settings.output is not None and self.settings.frames is not None
         if outcome.summary is not None:
             kino_node.show_result(self.group, self.settings.output, self.settings.frames,

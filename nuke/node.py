@@ -125,7 +125,10 @@ def _build_inside(group: Any) -> None:
     with group:
         inp = nuke.nodes.Input()
         result = nuke.nodes.Read(name=RESULT_READ)
-        result["on_error"].setValue("black")
+        try:
+            result["on_error"].setValue("black")      # black frames, not errors, for frames not written yet
+        except (ValueError, TypeError, NameError):
+            pass
         switch = nuke.nodes.Switch(name=SWITCH, inputs=[inp, result])
         nuke.nodes.Output(inputs=[switch])
         inp.setXYpos(0, 0)

@@ -481,3 +481,14 @@ def test_export_for_inference_matches_the_eager_network(nuke, adapter, tmp_path)
     assert out.shape == (1, 3, 32, 48)
     assert torch.equal(out[:, 0:1], x[:, 0:1])                               # luminance passes through
     torch.testing.assert_close(out[:, 1:3], ab / 110.0, atol=1e-5, rtol=1e-4)
+
+
+def test_node_deleted_during_a_run(nuke, adapter, tmp_path, make_sequence, reference, capsys):
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    run = adapter.on_colorize(group)
+    nuke.delete(group)
+    run.job.wait(120)
+    nuke._fake_process_events()
+    assert "the node is gone" in capsys.readouterr().out
+    assert not adapter._RUNS and not nuke._fake_messages
+    assert len(list((tmp_path / "in").glob("shot_kino.*.exr"))) == 4

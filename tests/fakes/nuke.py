@@ -356,6 +356,7 @@ class Node:
         self._inputs: dict[int, Node] = {}
         self._x = self._y = 0
         self._selected = False
+        self._deleted = False
         self._name = ""
         for knob in _BUILTIN_KNOBS.get(cls, list)():
             self._add(knob)
@@ -371,6 +372,7 @@ class Node:
         return self._class
 
     def name(self) -> str:
+        self._alive()
         return self._name
 
     def setName(self, name: str, uncollide: bool = True, updateExpressions: bool = False) -> None:
@@ -386,13 +388,19 @@ class Node:
             return self._name
         return f"{self._parent.fullName()}.{self._name}"
 
+    def _alive(self) -> None:
+        if self._deleted:   # what Nuke raises for a Python object whose node was deleted
+            raise ValueError("A PythonObject is not attached to a node")
+
     def knob(self, name: str) -> Knob | None:
+        self._alive()
         return self._knobs.get(name)
 
     def knobs(self) -> dict[str, Knob]:
         return dict(self._knobs)
 
     def __getitem__(self, name: str) -> Knob:
+        self._alive()
         try:
             return self._knobs[name]
         except KeyError:
@@ -556,6 +564,10 @@ def selectedNode() -> Node:
 def delete(node: Node) -> None:
     if node._parent is not None and node in node._parent._children:
         node._parent._children.remove(node)
+    node._deleted = True
+    if isinstance(node, Group):
+        for child in node.nodes():
+            child._deleted = True
 
 
 # --- UI ------------------------------------------------------------------------------------------------
