@@ -1,6 +1,6 @@
-"""Contact sheets for looking at a model: rows of gray input / prediction / truth on held-out clips.
+"""Looking at a model: contact sheets (gray / prediction / truth) and scores on held-out clips.
 
-``python -m kinochrome.core.model.preview WEIGHTS OUT.png CLIPS_DIR NAME [NAME ...] [--guided]``
+``python -m kinochrome.core.model.preview WEIGHTS OUT.png CLIPS_DIR NAME [NAME ...] [--guided] [--score]``
 """
 
 from __future__ import annotations
@@ -57,6 +57,51 @@ def contact_sheet(weights: str, out_png: Path, clips_dir: Path, names: list[str]
     return out_png
 
 
+def _reset_every_frame(model, frames_rgb: list[np.ndarray]) -> list[np.ndarray]:
+    out = []
+    for rgb in frames_rgb:
+        model.reset_state()
+        out.extend(colourise_clip(model, [rgb]))
+    return out
+
+
+def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 32, long_side: int = 384
+                ) -> dict[str, dict[str, float]]:
+    """Score a model on held-out colour clips -> ``{mode: {metric: mean over clips}}``.
+
+    Modes: ``gray`` (no colour, the baseline), ``auto`` (no hints, state carried), ``auto_reset`` (same
+    weights, state reset every frame: what the LSTM adds), ``guided`` (true colour of frame 0 as a whole-frame
+    hint on frame 0 only, then carried by the LSTM). Frame 0 is run but not scored in any mode, since in
+    guided mode it is the reference itself. Metrics from :mod:`kinochrome.core.evaluate`.
+    """
+    from .. import evaluate as ev
+
+    model = load_model(weights, "cpu")
+    per_mode: dict[str, list[dict[str, float]]] = {}
+    for name in names:
+        rgbs = [read_rgb(p, long_side) for p in _images_in(Path(clips_dir) / name)[:frames]]
+        truth = [r.astype(np.float32) / 255.0 for r in rgbs]
+        labs = [srgb_to_lab(t) for t in truth]
+        gray = [lab_to_srgb(np.concatenate([lab[..., :1], np.zeros_like(lab[..., 1:])], -1)) for lab in labs]
+        results = {"gray": gray, "auto": colourise_clip(model, rgbs), "auto_reset": _reset_every_frame(model, rgbs),
+                   "guided": colourise_clip(model, rgbs, guided=True)}
+        truth, labs = truth[1:], labs[1:]
+        lum = np.stack([lab[..., 0] for lab in labs])
+        for mode, preds in results.items():
+            preds = preds[1:]
+            pred_ab = [srgb_to_lab(p)[..., 1:] for p in preds]
+            per_mode.setdefault(mode, []).append({
+                "psnr": float(np.mean([ev.psnr(p, t) for p, t in zip(preds, truth)])),
+                "ssim": float(np.mean([ev.ssim(p, t) for p, t in zip(preds, truth)])),
+                "ab_rmse": float(np.mean([ev.ab_rmse(a, lab[..., 1:]) for a, lab in zip(pred_ab, labs)])),
+                "colourfulness_ratio": ev.colourfulness_ratio(np.stack(preds), np.stack(truth)),
+                "cdc": ev.cdc(np.stack(pred_ab)),
+                "warp_error": ev.flow_warp_error(lum, np.stack(preds)),
+            })
+    return {mode: {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}
+            for mode, rows in per_mode.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m kinochrome.core.model.preview")
     p.add_argument("weights")
@@ -65,8 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="+")
     p.add_argument("--guided", action="store_true")
     p.add_argument("--per-clip", type=int, default=3)
+    p.add_argument("--score", action="store_true", help="also print metrics per mode as JSON")
     a = p.parse_args(argv)
     print(contact_sheet(a.weights, a.out, a.clips_dir, a.names, a.per_clip, guided=a.guided))
+    if a.score:
+        import json
+
+        print(json.dumps(score_clips(a.weights, a.clips_dir, a.names), indent=1))
     return 0
 
 
