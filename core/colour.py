@@ -5,7 +5,7 @@ Rec.709 (scene-referred, may exceed 1); arrays are ``(H, W, 3)`` float32 unless 
 
 The active config is the user's ``$OCIO``, else OpenImageIO's built-in one (OCIO's ACES studio config).
 In the built-in config ``scene_linear`` means ACEScg, so we always name linear Rec.709 explicitly
-(``lin_rec709``). Three encodings are computed here analytically in float64 instead of through OCIO:
+(``lin_rec709``). Three encodings are computed here analytically (float32) instead of through OCIO:
 
 * linear Rec.709 (identity),
 * sRGB (IEC 61966-2-1 piecewise curve, extended linearly below 0 as OCIO does) -- OCIO's CPU path
@@ -112,25 +112,39 @@ def _linear_name() -> str:
         raise ColourspaceError("the OCIO config has no linear Rec.709 colourspace ('lin_rec709')") from exc
 
 
-# --- analytic curves (float64 in, float64 out) ---------------------------------------------------------
+# --- analytic curves (float32 in and out; numpy 2 keeps Python constants float32) -------------------
+
+_LN10 = float(np.log(10.0))
+_CIN_K = _LN10 * _CIN_DENSITY / _CIN_GAMMA * 1023.0  # d(ln power)/d(code in 0..1)
+_CIN_B = -_LN10 * _CIN_WHITE * _CIN_DENSITY / _CIN_GAMMA
+
 
 def _srgb_decode(x: np.ndarray) -> np.ndarray:
-    return np.where(x <= 0.04045, x / 12.92, ((np.maximum(x, 0.04045) + 0.055) / 1.055) ** 2.4)
+    out = x / 12.92
+    curve = x > 0.04045
+    out[curve] = ((x[curve] + 0.055) / 1.055) ** 2.4
+    return out
 
 
 def _srgb_encode(y: np.ndarray) -> np.ndarray:
-    return np.where(y <= 0.0031308, y * 12.92, 1.055 * np.maximum(y, 0.0031308) ** (1.0 / 2.4) - 0.055)
+    out = y * 12.92
+    curve = y > 0.0031308
+    out[curve] = 1.055 * y[curve] ** (1.0 / 2.4) - 0.055
+    return out
 
 
 def _cineon_decode(x: np.ndarray) -> np.ndarray:
-    power = 10.0 ** ((x * 1023.0 - _CIN_WHITE) * _CIN_DENSITY / _CIN_GAMMA)
-    return (power - _CIN_OFFSET) / (1.0 - _CIN_OFFSET)
+    return (np.exp(x * _CIN_K + _CIN_B) - _CIN_OFFSET) / (1.0 - _CIN_OFFSET)
 
 
 def _cineon_encode(y: np.ndarray) -> np.ndarray:
-    # Below code 0 the curve has no inverse: clamp the argument of log10.
+    # Below code 0 the curve has no inverse: clamp the argument of the log.
     arg = np.maximum(y * (1.0 - _CIN_OFFSET) + _CIN_OFFSET, 1e-12)
-    return (_CIN_WHITE + np.log10(arg) * _CIN_GAMMA / _CIN_DENSITY) / 1023.0
+    return (np.log(arg) - _CIN_B) / _CIN_K
+
+
+_DECODE = {"srgb": _srgb_decode, "cineon": _cineon_decode}
+_ENCODE = {"srgb": _srgb_encode, "cineon": _cineon_encode}
 
 
 def _ocio(rgb: np.ndarray, source: str, target: str) -> np.ndarray:
@@ -142,46 +156,32 @@ def _ocio(rgb: np.ndarray, source: str, target: str) -> np.ndarray:
     return np.asarray(result.get_pixels(oiio.FLOAT), dtype=np.float32).reshape(shape)
 
 
-def _to_linear64(rgb: np.ndarray, colourspace: str) -> np.ndarray:
-    canonical = check_colourspace(colourspace)
+def _convert(values: np.ndarray, canonical: str, decode: bool) -> np.ndarray:
+    """Encoded <-> linear Rec.709 for a canonical name; float32 copy, any shape ``(..., 3)``."""
+    x = np.array(values, dtype=np.float32)  # a copy: the curves write in place
     kind = _kind(canonical)
-    x = np.asarray(rgb, dtype=np.float64)
     if kind == "linear":
-        return x.copy()
-    if kind == "srgb":
-        return _srgb_decode(x)
-    if kind == "cineon":
-        return _cineon_decode(x)
-    return _ocio(x, canonical, _linear_name()).astype(np.float64)
-
-
-def _from_linear64(linear: np.ndarray, colourspace: str) -> np.ndarray:
-    canonical = check_colourspace(colourspace)
-    kind = _kind(canonical)
-    y = np.asarray(linear, dtype=np.float64)
-    if kind == "linear":
-        return y.copy()
-    if kind == "srgb":
-        return _srgb_encode(y)
-    if kind == "cineon":
-        return _cineon_encode(y)
-    return _ocio(y, _linear_name(), canonical).astype(np.float64)
+        return x
+    if kind in _DECODE:
+        return (_DECODE if decode else _ENCODE)[kind](x)
+    source, target = (canonical, _linear_name()) if decode else (_linear_name(), canonical)
+    return _ocio(x, source, target)
 
 
 def to_linear(rgb: np.ndarray, colourspace: str) -> np.ndarray:
     """Encoded RGB ``(..., 3)`` in ``colourspace`` -> linear Rec.709 ``(..., 3)`` float32."""
-    return _to_linear64(rgb, colourspace).astype(np.float32)
+    return _convert(rgb, check_colourspace(colourspace), decode=True)
 
 
 def from_linear(linear: np.ndarray, colourspace: str) -> np.ndarray:
     """Linear Rec.709 ``(..., 3)`` -> encoded RGB ``(..., 3)`` float32 in ``colourspace``."""
-    return _from_linear64(linear, colourspace).astype(np.float32)
+    return _convert(linear, check_colourspace(colourspace), decode=False)
 
 
 def to_display_srgb(rgb: np.ndarray, colourspace: str) -> np.ndarray:
     """Encoded RGB ``(..., 3)`` -> sRGB display encoding clipped to [0, 1] ``(..., 3)`` float32 (for viewing)."""
-    linear = np.nan_to_num(_to_linear64(rgb, colourspace), nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(_srgb_encode(linear), 0.0, 1.0).astype(np.float32)
+    linear = np.nan_to_num(to_linear(rgb, colourspace), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(_srgb_encode(linear), 0.0, 1.0)
 
 
 # --- guessing ----------------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def encoded_max_linear(frame, colourspace: str, bit_depth: str | None = None) ->
     """
     if storage_type(frame, bit_depth) in ("half", "float", None):
         return None
-    return float(_to_linear64(np.ones((1, 1, 3)), colourspace).min())
+    return float(to_linear(np.ones((1, 1, 3)), colourspace).min())
 
 
 def storage_type(frame, bit_depth: str | None = None) -> str | None:
@@ -241,6 +241,12 @@ def storage_type(frame, bit_depth: str | None = None) -> str | None:
     return f"uint{frame.bits}"
 
 
+def _nonfinite_rows(rgb: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` -> ``(N,)`` True where any channel is NaN/Inf (a sum is cheaper than an axis reduce)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return ~np.isfinite(rgb[:, 0] + rgb[:, 1] + rgb[:, 2])
+
+
 def count_nonfinite(rgb: np.ndarray) -> int:
     """Number of pixels of ``(..., C)`` with a NaN or Inf in any channel."""
     return int((~np.isfinite(np.asarray(rgb))).any(axis=-1).sum())
@@ -248,55 +254,125 @@ def count_nonfinite(rgb: np.ndarray) -> int:
 
 # --- the luminance guarantee -------------------------------------------------------------------------
 
+_LUMA = REC709_LUMA.astype(np.float32)
+_WR, _WG, _WB = (float(w) for w in REC709_LUMA)
+
+
 def _toward_grey(colour: np.ndarray, y: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Move ``colour`` ``(N, 3)`` toward ``(y, y, y)`` just enough to fit [lo, hi]; keeps luminance.
 
-    out = y + s * (colour - y) with the largest s in [0, 1]; needs lo <= y <= hi.
+    out = y + s * (colour - y) with the largest s in [0, 1]. The binding channels are the largest (for
+    hi) and the smallest (for lo). Where y itself is outside [lo, hi] the result is grey (s = 0).
     """
-    yy = y[:, None]
-    delta = colour - yy
+    r, g, b = colour[:, 0], colour[:, 1], colour[:, 2]
+    top, bottom = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s_hi = np.where(colour > hi, (hi - yy) / delta, 1.0)
-        s_lo = np.where(colour < lo, (lo - yy) / delta, 1.0)
-    s = np.clip(np.minimum(s_hi, s_lo).min(axis=1), 0.0, 1.0)
-    return yy + s[:, None] * delta
+        s_hi = np.where(top > hi, (hi - y) / (top - y), 1.0)
+        s_lo = np.where(bottom < lo, (lo - y) / (bottom - y), 1.0)
+    s = np.clip(np.minimum(s_hi, s_lo), 0.0, 1.0).astype(np.float32)
+    out = y[:, None] + s[:, None] * (colour - y[:, None])
+    # The clip only removes float rounding left by the pull toward grey.
+    return np.clip(out, lo, hi, out=out)
 
 
-def _snap(encoded: np.ndarray, quantise: str | None) -> np.ndarray:
+def _levels(quantise: str) -> float:
+    return float(2 ** int(quantise.removeprefix("uint")) - 1)
+
+
+def _snap(encoded: np.ndarray, quantise: str) -> np.ndarray:
     """Round encoded values to what ``quantise`` can store (integers clipped to 0..1)."""
-    if quantise is None or quantise == "float":
-        return encoded
     if quantise == "half":
-        return encoded.astype(np.float16).astype(np.float64)
-    levels = float(2 ** int(quantise.removeprefix("uint")) - 1)
+        return encoded.astype(np.float16).astype(np.float32)
+    levels = _levels(quantise)
     return np.round(np.clip(encoded, 0.0, 1.0) * levels) / levels
 
 
-def _green_steps(green: np.ndarray, quantise: str, k: int) -> np.ndarray:
-    """``green`` moved by ``k`` storable steps (code values, or half ulps)."""
+def _codes(encoded: np.ndarray, quantise: str) -> np.ndarray:
+    """Encoded floats -> storage indices: integer code values, or float16 bit patterns for half."""
     if quantise == "half":
-        g = green.astype(np.float16)
-        toward = np.float16(np.inf if k > 0 else -np.inf)
-        for _ in range(abs(k)):
-            g = np.nextafter(g, toward)
-        return g.astype(np.float64)
-    levels = float(2 ** int(quantise.removeprefix("uint")) - 1)
-    return np.clip(green + k / levels, 0.0, 1.0)
+        return encoded.astype(np.float16).view(np.uint16).astype(np.int32)
+    return np.round(np.clip(encoded, 0.0, 1.0) * _levels(quantise)).astype(np.int32)
 
 
-def _fix_luminance(encoded: np.ndarray, y: np.ndarray, colourspace: str, quantise: str) -> np.ndarray:
-    """After snapping ``encoded`` ``(N, 3)``, nudge green (the heaviest luminance weight) by up to two
-    storable steps so that the stored pixel's luminance is the closest to ``y`` ``(N,)``."""
-    best = encoded
-    best_err = np.abs(_to_linear64(encoded, colourspace) @ REC709_LUMA.astype(np.float64) - y)
+def _from_codes(codes: np.ndarray, quantise: str) -> np.ndarray:
+    """Storage indices -> encoded float32 values (inverse of :func:`_codes`)."""
+    if quantise == "half":
+        return codes.astype(np.uint16).view(np.float16).astype(np.float32)
+    return codes.astype(np.float32) / np.float32(_levels(quantise))
+
+
+@lru_cache(maxsize=32)
+def _decode_lut(kind: str, quantise: str) -> np.ndarray:
+    """Linear value of every storage index of ``quantise`` (per-channel encodings only)."""
+    if quantise == "half":
+        values = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+    else:
+        values = np.arange(int(_levels(quantise)) + 1, dtype=np.float32) / _levels(quantise)
+    with np.errstate(all="ignore"):
+        return _DECODE[kind](values) if kind in _DECODE else values
+
+
+def _candidates(target: np.ndarray, quantise: str) -> list[np.ndarray]:
+    """Storage indices bracketing the exact encoded ``target`` ``(N,)`` (and the nearest, for half)."""
+    if quantise == "half":
+        g = np.nan_to_num(target).astype(np.float16)
+        near = [g, np.nextafter(g, np.float16(-np.inf)), np.nextafter(g, np.float16(np.inf))]
+        return [n.view(np.uint16).astype(np.int32) for n in near]
+    levels = _levels(quantise)
+    down = np.floor(np.clip(np.nan_to_num(target), 0.0, 1.0) * levels).astype(np.int32)
+    return [down, np.minimum(down + 1, int(levels))]
+
+
+def _fix_per_channel(encoded: np.ndarray, y: np.ndarray, canonical: str, quantise: str,
+                     lo: np.ndarray) -> np.ndarray:
+    """Per-channel encodings: quantise, then solve green for the exact luminance and keep the storable
+    value whose luminance is closest (a table lookup per storable value keeps it cheap).
+
+    Candidates whose linear green would fall below ``lo`` ``(N,)`` are not taken (no negative channels).
+    """
+    kind = _kind(canonical)
+    lut = _decode_lut(kind, quantise)
+    codes = _codes(encoded, quantise)
+    linear = lut[codes]
+    rest = _WR * linear[:, 0] + _WB * linear[:, 2]
+    target = (y - rest) / _WG
+    target = _ENCODE[kind](target) if kind in _ENCODE else target
+    best, best_err = codes[:, 1], np.abs(_WG * linear[:, 1] + rest - y)
+    for candidate in _candidates(target, quantise):
+        green = lut[candidate]
+        with np.errstate(invalid="ignore"):
+            err = np.where(green >= lo, np.abs(_WG * green + rest - y), np.inf)
+            better = err < best_err
+        best, best_err = np.where(better, candidate, best), np.where(better, err, best_err)
+    codes[:, 1] = best
+    return _from_codes(codes, quantise)
+
+
+def _fix_search(q: np.ndarray, y: np.ndarray, canonical: str, quantise: str, lo: np.ndarray) -> np.ndarray:
+    """Any encoding (OCIO): try green one and two storable steps either way, keep the closest luminance."""
+    best, best_err = q, np.abs(_convert(q, canonical, decode=True) @ _LUMA - y)
     for k in (-1, 1, -2, 2):
-        trial = encoded.copy()
-        trial[:, 1] = _green_steps(encoded[:, 1], quantise, k)
-        err = np.abs(_to_linear64(trial, colourspace) @ REC709_LUMA.astype(np.float64) - y)
+        trial = q.copy()
+        if quantise == "half":
+            g = q[:, 1].astype(np.float16)
+            for _ in range(abs(k)):
+                g = np.nextafter(g, np.float16(np.inf if k > 0 else -np.inf))
+            trial[:, 1] = g.astype(np.float32)
+        else:
+            trial[:, 1] = np.clip(q[:, 1] + k / _levels(quantise), 0.0, 1.0)
+        trial_linear = _convert(trial, canonical, decode=True)
+        err = np.where(trial_linear.min(axis=1) >= lo, np.abs(trial_linear @ _LUMA - y), np.inf)
         better = err < best_err
-        best = np.where(better[:, None], trial, best)
-        best_err = np.where(better, err, best_err)
+        best, best_err = np.where(better[:, None], trial, best), np.where(better, err, best_err)
     return best
+
+
+def _store_with_luminance(encoded: np.ndarray, y: np.ndarray, canonical: str, quantise: str,
+                          lo: np.ndarray) -> np.ndarray:
+    """Snap ``encoded`` ``(N, 3)`` to ``quantise`` and re-pick green so the STORED luminance is closest to y."""
+    if _kind(canonical) == "ocio":
+        return _fix_search(_snap(encoded, quantise), y, canonical, quantise, lo)
+    return _fix_per_channel(encoded, y, canonical, quantise, lo)
 
 
 def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, max_linear: float | None,
@@ -310,44 +386,47 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
     luminance. NaN/Inf input pixels are returned unchanged (count them with :func:`count_nonfinite`).
 
     ``quantise`` ('uint8' | 'uint10' | 'uint12' | 'uint16' | 'half' | 'float', see :func:`storage_type`)
-    snaps the result to what the file will store and nudges green so the STORED pixel keeps the
+    snaps the result to what the file will store and re-picks green so the STORED pixel keeps the
     luminance: desaturating the written frame (R=G=B=from_linear(Y)) then gives a grey input back
-    within one code value (integers) or 1e-3 relative (half/float).
+    within one code value (integers) or 1e-3 relative (half/float). Without it the result is
+    unquantised and rounding on write may cost one more code value.
     """
-    encoded_in = np.asarray(encoded_in)
-    shape = encoded_in.shape
-    flat_in = encoded_in.reshape(-1, 3).astype(np.float64)
-    flat_ab = np.nan_to_num(np.asarray(ab, dtype=np.float64).reshape(-1, 2))
-    finite = np.isfinite(flat_in).all(axis=1)
-    linear = _to_linear64(flat_in[finite], colourspace)
-    finite_lin = np.isfinite(linear).all(axis=1)
-    y = linear @ REC709_LUMA.astype(np.float64)
+    canonical = check_colourspace(colourspace)
+    shape = np.shape(encoded_in)
+    flat_in = np.asarray(encoded_in, dtype=np.float32).reshape(-1, 3)
+    flat_ab = np.asarray(ab, dtype=np.float32).reshape(-1, 2)
+    if not np.isfinite(flat_ab).all():
+        flat_ab = np.nan_to_num(flat_ab)
+    bad = _nonfinite_rows(flat_in)
+    source = np.where(bad[:, None], 0.0, flat_in) if bad.any() else flat_in
+    linear = _convert(source, canonical, decode=True)
+    bad_linear = _nonfinite_rows(linear)
+    if bad_linear.any():  # e.g. Inf after decoding a huge value: passes through as well
+        bad |= bad_linear
+        linear[bad] = 0.0
+    y = linear @ _LUMA
 
-    lightness = y_to_lightness(np.clip(y, 0.0, 1.0)).astype(np.float64)
-    lab = np.concatenate([lightness[:, None], flat_ab[finite]], axis=1)
-    colour = lab_to_linear(lab).astype(np.float64)
-    colour_y = colour @ REC709_LUMA.astype(np.float64)
-    lit = (y > _TINY_Y) & (colour_y > _TINY_Y) & finite_lin
-    scale = np.where(lit, y / np.where(lit, colour_y, 1.0), 0.0)
+    lab = np.empty_like(linear)
+    lab[:, 0] = y_to_lightness(np.clip(y, 0.0, 1.0))
+    lab[:, 1:] = flat_ab
+    colour = lab_to_linear(lab)
+    colour_y = colour @ _LUMA
+    lit = (y > _TINY_Y) & (colour_y > _TINY_Y)
+    scale = np.where(lit, y / np.where(lit, colour_y, 1.0), 0.0).astype(np.float32)
     colour = np.where(lit[:, None], colour * scale[:, None], y[:, None])
 
     hi = np.inf if max_linear is None else float(max_linear)
     lo = 0.0
     if max_linear is not None:
         # Integer encodings whose code 0 is above linear 0 cannot store less.
-        lo = max(0.0, float(_to_linear64(np.zeros((1, 3)), colourspace).max()))
-    inside = lit & (y >= lo) & (y <= hi)
-    # The clip only removes float rounding (~1e-16) left by the pull toward grey.
-    colour[inside] = np.clip(_toward_grey(colour[inside], y[inside], lo, hi), lo, hi)
-    colour[lit & ~inside] = y[lit & ~inside, None]
+        lo = max(0.0, float(_convert(np.zeros((1, 3)), canonical, decode=True).max()))
+    colour = np.where(lit[:, None], _toward_grey(colour, y, lo, hi), colour)
 
-    encoded = _from_linear64(colour, colourspace)
+    encoded = _convert(colour, canonical, decode=False)
     if quantise not in (None, "float"):
-        encoded = _snap(encoded, quantise)
-        encoded[lit] = _fix_luminance(encoded[lit], y[lit], colourspace, quantise)
-    # Non-finite linear values (e.g. Inf after decoding) pass through too.
-    encoded[~finite_lin] = flat_in[finite][~finite_lin]
-
-    out = flat_in.copy()
-    out[finite] = encoded
-    return out.reshape(shape).astype(np.float32)
+        # Grey or sub-black pixels (not lit) may sit below lo; only lit ones are held to it.
+        floor = np.where(lit, lo - 1e-7, -np.inf).astype(np.float32)
+        encoded = _store_with_luminance(encoded, y, canonical, quantise, floor)
+    if bad.any():
+        encoded[bad] = flat_in[bad]
+    return encoded.reshape(shape)

@@ -197,7 +197,7 @@ def test_black_and_negative_stay_grey():
     grey = np.repeat(np.array([[0.0, -0.2, 1e-12]], np.float32)[..., None], 3, -1)
     out = recombine_chroma(grey, np.full((1, 3, 2), 50.0, np.float32), "lin_rec709", None)
     np.testing.assert_array_equal(out[..., 0], out[..., 1])
-    np.testing.assert_allclose(out[..., 0], grey[..., 0])
+    np.testing.assert_allclose(out[..., 0], grey[..., 0], rtol=1e-6)
 
 
 def test_nan_and_inf_pass_through():
