@@ -613,6 +613,47 @@ def test_settings_json_round_trip():
 
 # ----------------------------------------------------------------------------------------- types
 
+def _stub_signatures() -> dict[str, dict[str, list[list[str]]]]:
+    """class -> method -> the parameter-name lists of its (overloaded) signatures in fusionscript-stubs."""
+    import ast
+    import sysconfig
+
+    stub = Path(sysconfig.get_paths()["purelib"]) / "fusionscript-stubs" / "fusionscript.pyi"
+    if not stub.is_file():
+        pytest.skip("fusionscript-stubs not installed")
+    found: dict[str, dict[str, list[list[str]]]] = {}
+    for node in ast.parse(stub.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef):
+            methods = found.setdefault(node.name, {})
+            for fn in node.body:
+                if isinstance(fn, ast.FunctionDef):
+                    names = [a.arg for a in fn.args.args[1:]] + ([f"*{fn.args.vararg.arg}"] if fn.args.vararg else [])
+                    methods.setdefault(fn.name, []).append(names)
+    return found
+
+
+def test_fake_follows_the_stubs_names_and_signatures():
+    import inspect
+
+    stubs = _stub_signatures()
+    for cls in (fake.Resolve, fake.ProjectManager, fake.Project, fake.MediaPool, fake.Folder, fake.MediaPoolItem,
+                fake.Timeline, fake.TimelineItem):
+        assert cls.__name__ in stubs, cls.__name__
+        for name, member in vars(cls).items():
+            if name.startswith("_") or not callable(member):
+                continue
+            assert name in stubs[cls.__name__], f"{cls.__name__}.{name} is not in the Resolve API"
+            params = [(f"*{p.name}" if p.kind is p.VAR_POSITIONAL else p.name)
+                      for p in list(inspect.signature(member).parameters.values())[1:]]
+            assert params in stubs[cls.__name__][name], f"{cls.__name__}.{name}{params}: {stubs[cls.__name__][name]}"
+
+
+def test_batch_entry_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "kinochrome.resolve", "--help"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and "--timeline" in done.stdout
+
+
 def test_mypy_checks_the_adapter_against_fusionscript_stubs():
     pytest.importorskip("mypy")
     if importlib.util.find_spec("fusionscript") is None and not any(
