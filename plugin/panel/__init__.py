@@ -29,11 +29,9 @@ def _run_command(args: argparse.Namespace) -> int:
     try:
         from .app import main as app_main
     except ImportError as exc:  # PySide6 missing: the optional 'panel' extra
-        import sys
+        from kinochrome.core.errors import UsageError
 
-        print(f"kinochrome panel: needs PySide6 ({exc}); install it with: pip install 'kinochrome[panel]'",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"kinochrome panel needs PySide6 ({exc}): pip install 'kinochrome[panel]'") from None
     return app_main([args.shot] if args.shot else [])
 
 

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from .theme import apply_dark_theme
 from .window import KinochromePanel
+from .workers import warm_up
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Kinochrome")
     app.setOrganizationName("Kinochrome")
     apply_dark_theme(app)
+    warm_up()        # import torch & co. before the window shows: no GIL pause later
     panel = KinochromePanel()
     panel.resize(1480, 900)
     panel.show()

@@ -170,6 +170,7 @@ class KinochromePanel(QWidget):
         self._build()
         self._connect()
         self._refresh_all()
+        QTimer.singleShot(0, self.worker.warm_up)
 
     # ================================================================================================ building
     def _build(self) -> None:
@@ -430,6 +431,7 @@ class KinochromePanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel_run)
         self.open_menu.aboutToShow.connect(self._fill_recent)
         self.play_timer = QTimer(self)
+        self.play_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.play_timer.timeout.connect(self._play_tick)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
@@ -694,7 +696,7 @@ class KinochromePanel(QWidget):
         else:
             self._play_speed = 1
         self._play_dir = direction
-        self.play_timer.start(max(5, int(1000 / (self.fps * self._play_speed))))
+        self.play_timer.start(max(5, round(1000 / (self.fps * self._play_speed))))
         self._refresh_view()
 
     def stop(self) -> None:

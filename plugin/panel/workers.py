@@ -7,6 +7,7 @@ the connections are queued and slots run on the UI thread.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,30 @@ def existing_outputs(shot: Any, session: Session) -> dict[int, str]:
         if p and os.path.isfile(p):
             found[f] = p
     return found
+
+
+#: What previews and runs import: torch among them, whose extension initialises for ~0.5 s holding the GIL.
+PIPELINE_MODULES = ("kinochrome.core.pipeline", "kinochrome.core.classical", "kinochrome.core.references",
+                    "kinochrome.core.propagate")
+
+
+def warm_up() -> None:
+    """Import the colourisation modules now, so the first preview or run does not pause the UI thread.
+
+    A C extension initialising holds Python's GIL however it is imported; the standalone app calls this
+    before its window shows, and an embedded panel calls it in the background when it is created.
+    """
+    import importlib
+
+    for name in PIPELINE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def warmed_up() -> bool:
+    return all(name in sys.modules for name in PIPELINE_MODULES)
 
 
 def is_session_file(path: str) -> bool:
@@ -171,6 +196,10 @@ class Worker(QObject):
             except Exception as exc:  # noqa: BLE001 - a message in the UI rather than a dead thread
                 self.openFailed.emit(path, f"{path}: {exc.__class__.__name__}: {exc}")
         submit(self.pool, work)
+
+    def warm_up(self) -> None:
+        if not warmed_up():
+            submit(self.pool, warm_up)
 
     def autosave(self, snapshot: Session, primary: Path | None, protected: bool, autosave_dir: Path,
                  index: int) -> None:
