@@ -492,3 +492,19 @@ def test_node_deleted_during_a_run(nuke, adapter, tmp_path, make_sequence, refer
     assert "the node is gone" in capsys.readouterr().out
     assert not adapter._RUNS and not nuke._fake_messages
     assert len(list((tmp_path / "in").glob("shot_kino.*.exr"))) == 4
+
+
+@pytest.mark.xfail(reason="network.annealed_mean mixes float32 probabilities with half bins", strict=False)
+def test_export_in_half_precision(tmp_path):
+    """Inference's 'optimize for speed and memory' runs the module in half precision."""
+    torch = pytest.importorskip("torch")
+    export = pytest.importorskip("kinochrome.core.model.export")
+    from kinochrome.core.model import build_tiny_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        path = export.export_torchscript(build_tiny_model(tmp_path), tmp_path / "k.pt")
+        scripted = torch.jit.load(str(path)).half()
+    with torch.no_grad():
+        out = scripted(torch.rand(1, 4, 32, 32).half())
+    assert out.dtype == torch.float16 and torch.isfinite(out).all()
