@@ -95,6 +95,17 @@ def timecode_to_frame(timecode, fps):
     return ((hh * 60 + mm) * 60 + ss) * rate + ff
 
 
+class _Lines(logging.Handler):
+    """Copies Kinochrome's log records into the dialog's log while a run is going."""
+
+    def __init__(self, lines):
+        super().__init__(logging.INFO)
+        self.lines = lines
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
 class Dialog:
     """The UIManager dialog: settings, keyframes, Colourise/Cancel, progress and the log."""
 
@@ -196,15 +207,20 @@ class Dialog:
             self.status = f"{int(fraction * 100)}%  {text}"
 
         def work():
+            handler, level = _Lines(self.lines), log.level
+            log.addHandler(handler)
+            if not log.isEnabledFor(logging.INFO):
+                log.setLevel(logging.INFO)
             try:
                 report = adapter.run(options, progress=progress, cancel=self.token)
-                self.lines.extend(report.messages)
                 self.lines.extend(describe(report.clips))
                 self.status = report.summary()
             except Exception as exc:   # shown in the dialog and the log; the dialog stays usable
                 log.exception("Kinochrome run failed")
                 self.status = f"error: {exc}"
-                self.lines.append(self.status)
+            finally:
+                log.removeHandler(handler)
+                log.setLevel(level)
 
         self.status = "starting"
         if self.timer is None:
@@ -241,7 +257,7 @@ class Dialog:
 
 def main(resolve=None, argv=None):
     """Entry point when Resolve runs the script; returns the run report (headless) or None (dialog)."""
-    logging.basicConfig(level=logging.INFO, format="Kinochrome: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="Kinochrome: %(message)s", stream=sys.stdout)  # the Console
     bootstrap()
     if resolve is None:
         resolve = host_app()
@@ -254,7 +270,7 @@ def main(resolve=None, argv=None):
     bmd = globals().get("bmd") or vars(builtins).get("bmd")
     if ui is None or bmd is None or not hasattr(bmd, "UIDispatcher"):
         log.info("no UIManager here: running on the selection with command-line options, logging progress")
-        return run_headless(resolve, argv if argv is not None else sys.argv[1:], KINOCHROME_VENV)
+        return run_headless(resolve, argv if argv is not None else getattr(sys, "argv", [])[1:], KINOCHROME_VENV)
     Dialog(resolve, ui, bmd.UIDispatcher(ui), KINOCHROME_VENV).show()
     return None
 

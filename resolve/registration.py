@@ -38,10 +38,12 @@ def utility_folder(home: Path | None = None, platform: str | None = None) -> Pat
 
 
 def script_text(venv: Path, package_dir: Path) -> str:
-    """The Workspace script with ``venv`` and ``package_dir`` baked in."""
-    text = _TEMPLATE.read_text(encoding="utf-8")
+    """The package's Workspace script (``resolve/Kinochrome.py``) with ``venv`` and ``package_dir`` baked in."""
+    template = Path(package_dir) / "resolve" / SCRIPT_NAME
+    template = template if template.is_file() else _TEMPLATE
+    text = template.read_text(encoding="utf-8")
     if _VENV_LINE not in text or _PACKAGE_LINE not in text or not text.startswith(MARKER):
-        raise RuntimeError(f"{_TEMPLATE}: not the Kinochrome workspace template")
+        raise RuntimeError(f"{template}: not the Kinochrome workspace template")
     text = text.replace(_VENV_LINE, f"KINOCHROME_VENV = {str(Path(venv).absolute())!r}", 1)
     return text.replace(_PACKAGE_LINE, f"KINOCHROME_PACKAGE = {str(Path(package_dir).absolute())!r}", 1)
 

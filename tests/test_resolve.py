@@ -449,6 +449,8 @@ def test_register_and_unregister_in_a_temporary_home(tmp_path):
     assert f"KINOCHROME_VENV = {str(venv)!r}" in text and f"KINOCHROME_PACKAGE = {str(package)!r}" in text
     assert registration.register(venv, package, home) == [f"resolve: {script} up to date"]
     (folder / "Other.py").write_text("print('theirs')\n")
+    assert registration.unregister(home, dry_run=True) == [f"resolve: would remove {script}"]
+    assert script.exists()
     assert registration.unregister(home) == [f"resolve: removed {script}"]
     assert registration.unregister(home) == [f"resolve: {script} not installed"]
     assert (folder / "Other.py").exists()
