@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from .cuts import is_cut
-from .errors import UsageError
+from .errors import KinochromeError, UsageError
 
 #: Confidence kept per frame of distance from the keyframe (0.98 ** 48 ~ 0.38).
 DEFAULT_DECAY = 0.98
@@ -191,6 +191,7 @@ class Propagator:
         if cuts is not None:
             self._cut = {f: True for f in cuts}
         self._scanned = False
+        self._unreadable: set[int] = set()
         self._warnings: list[str] | None = None
         self.reads = 0
         self.max_held_frames = 0
@@ -201,7 +202,8 @@ class Propagator:
     def _reset(self) -> None:
         self._fwd_pos = -1                       # index of the last frame the forward pass has processed
         self._fwd_state: State | None = None
-        self._fwd_l: np.ndarray | None = None    # L* at _fwd_pos while the state is alive (if read)
+        self._fwd_l: np.ndarray | None = None    # L* of frame _fwd_li (the last readable) while alive
+        self._fwd_li = -1
         self._bwd: dict[int, Hints] = {}         # frame -> backward hints, for the current block
         self._bwd_block: tuple[int, int] | None = None   # [start, end) indices of the current block
         self._l_cache: dict[int, np.ndarray] = {}
@@ -216,32 +218,45 @@ class Propagator:
     def _note_held(self) -> None:
         self.max_held_frames = max(self.max_held_frames, self.held_frames)
 
-    def _lightness(self, index: int) -> np.ndarray:
+    def _lightness(self, index: int) -> np.ndarray | None:
+        """L* of frame ``index`` (cached block planes first), or None when the frame cannot be read: the
+        passes then skip it, carrying the hints from the last readable frame over it."""
         f = self.frames[index]
         cached = self._l_cache.get(f)
         if cached is not None:
             return cached
+        if f in self._unreadable:
+            return None
         self.reads += 1
-        lum = np.asarray(self._read(f), dtype=np.float32)
+        try:
+            lum = np.asarray(self._read(f), dtype=np.float32)
+        except KinochromeError as exc:
+            # The pipeline reports (or skips, --on-error skip) the frame itself; here it only breaks the
+            # chain of flows, so propagation steps over it rather than failing the whole shot.
+            self._unreadable.add(f)
+            self._note(f"frame {f}: cannot be read for propagation ({exc}); skipped")
+            return None
         if self._shape is None:
             self._shape = lum.shape[:2]
         return lum
 
-    def _starts_scene(self, index: int, prev_l: np.ndarray | None = None, cur_l: np.ndarray | None = None) -> bool:
-        """Whether frame ``index`` starts a new scene (a cut between it and the frame before)."""
-        f = self.frames[index]
+    def _note(self, message: str) -> None:
+        self._notes.append(message)
+        if self._warnings is not None:
+            self._warnings.append(message)
+
+    def _starts_scene(self, later: int, earlier_l: np.ndarray, later_l: np.ndarray) -> bool:
+        """Whether frame ``later`` starts a new scene after the readable frame before it (its L* and
+        ``earlier_l``'s). Known answers (given cuts, the scan) are reused."""
+        f = self.frames[later]
         if self._cuts_given or f in self._cut:
             return self._cut.get(f, False)
-        if prev_l is None:
-            prev_l = self._lightness(index - 1)
-        if cur_l is None:
-            cur_l = self._lightness(index)
-        self._cut[f] = is_cut(prev_l, cur_l)
+        self._cut[f] = is_cut(earlier_l, later_l)
         return self._cut[f]
 
     # -- cuts near keyframes, coverage and warnings
     def _scan(self) -> None:
-        """Detect cuts within reach of each keyframe (reading those frames once, two at a time)."""
+        """Detect cuts within reach of each keyframe (reading those frames, two held at a time)."""
         if self._scanned:
             return
         self._scanned = True
@@ -249,21 +264,16 @@ class Propagator:
             return
         for k in self._key_idx:
             for step in (1, -1):
-                prev_i, prev_l = k, None
+                prev_i, prev_l = k, self._lightness(k)
                 j = k + step
-                while 0 <= j < len(self.frames) and abs(self.frames[j] - self.frames[k]) <= self.reach:
-                    later = max(prev_i, j)
-                    if self.frames[later] not in self._cut:
-                        if prev_l is None:
-                            prev_l = self._lightness(prev_i)
-                        cur_l = self._lightness(j)
-                        pair = (prev_l, cur_l) if step == 1 else (cur_l, prev_l)
-                        self._cut[self.frames[later]] = is_cut(*pair)
-                    else:
-                        cur_l = None
-                    if self._cut[self.frames[later]]:
-                        break
-                    prev_i, prev_l = j, cur_l
+                while (prev_l is not None and 0 <= j < len(self.frames)
+                       and abs(self.frames[j] - self.frames[k]) <= self.reach):
+                    cur_l = self._lightness(j)
+                    if cur_l is not None:
+                        later, pair = (j, (prev_l, cur_l)) if step == 1 else (prev_i, (cur_l, prev_l))
+                        if self._starts_scene(later, *pair):
+                            break
+                        prev_i, prev_l = j, cur_l
                     j += step
 
     def _coverage(self) -> list[tuple[int, int]]:
@@ -340,20 +350,26 @@ class Propagator:
                 self._fwd_pos, self._fwd_state, self._fwd_l = j0, None, None
         while self._fwd_pos < i:
             n = self._fwd_pos + 1
-            cur_l = None
             if self._fwd_state is not None:
-                prev_l = self._fwd_l if self._fwd_l is not None else self._lightness(n - 1)
+                if self._fwd_l is None:
+                    self._fwd_l, self._fwd_li = self._lightness(n - 1), n - 1
                 cur_l = self._lightness(n)
-                if self._starts_scene(n, prev_l, cur_l):
+                if cur_l is None or self._fwd_l is None:
+                    # Unreadable frame: keep the hints and step over it from the last readable frame.
+                    self._fwd_pos = n
+                    continue
+                if self._starts_scene(n, self._fwd_l, cur_l):
                     self._fwd_state = None
                 else:
-                    self._fwd_state = self._step(self._fwd_state, cur_l, prev_l,
-                                                 self.frames[n] - self.frames[n - 1])
+                    self._fwd_state = self._step(self._fwd_state, cur_l, self._fwd_l,
+                                                 self.frames[n] - self.frames[self._fwd_li])
+                self._fwd_l, self._fwd_li = cur_l, n
             hints = self.keyframes.get(self.frames[n])
             if hints is not None:
                 self._fwd_state = lay_over(hints, self._fwd_state)
             self._fwd_pos = n
-            self._fwd_l = cur_l if self._fwd_state is not None else None
+            if self._fwd_state is None or self._fwd_li != n:
+                self._fwd_l = None
 
     def _backward_block(self, start: int) -> None:
         """Backward hints for the block of frames [start, start + block) (indices)."""
@@ -365,32 +381,34 @@ class Propagator:
         if not reaching:
             return
         state: State | None = None
-        cur_l: np.ndarray | None = None          # L* of frame j when already read
-        j = reaching[-1]
+        src_l: np.ndarray | None = None          # L* of the frame the state is at (once read)
+        src = j = reaching[-1]
         while True:
             hints = self.keyframes.get(self.frames[j])
             if hints is not None:
-                state = lay_over(hints, state)
-            if j < end:
-                if state is not None:
-                    self._bwd[self.frames[j]] = (state[0], state[1])
-                if cur_l is not None:
-                    self._l_cache[self.frames[j]] = cur_l
+                state, src_l = lay_over(hints, state), (src_l if src == j else None)
+                src = j
+            if j < end and state is not None:
+                self._bwd[self.frames[j]] = (state[0], state[1])
             if j == start:
                 break
-            if state is not None:
-                src_l = cur_l if cur_l is not None else self._lightness(j)
-                if j < end:
-                    self._l_cache[self.frames[j]] = src_l
-                dst_l = self._lightness(j - 1)
-                if self._starts_scene(j, dst_l, src_l):
-                    state = None
-                else:
-                    state = self._step(state, dst_l, src_l, self.frames[j] - self.frames[j - 1])
-                cur_l = dst_l
-            else:
-                cur_l = None
             j -= 1
+            if state is None:
+                continue
+            if src_l is None:
+                src_l = self._lightness(src)
+                if src_l is not None and src < end:
+                    self._l_cache[self.frames[src]] = src_l
+            dst_l = self._lightness(j)
+            if dst_l is None or src_l is None:
+                continue    # unreadable: carry the state over it unchanged
+            if j < end:
+                self._l_cache[self.frames[j]] = dst_l
+            if self._starts_scene(src, dst_l, src_l):
+                state = None
+            else:
+                state = self._step(state, dst_l, src_l, self.frames[src] - self.frames[j])
+            src, src_l = j, dst_l
             self._note_held()
 
     def _backward_at(self, i: int) -> Hints | None:
@@ -413,7 +431,8 @@ class Propagator:
         self._advance_forward(i)
         forward = None if self._fwd_state is None else (self._fwd_state[0], self._fwd_state[1])
         if self._shape is None:
-            self._shape = self._lightness(i).shape[:2]
+            lum = self._lightness(i)
+            self._shape = lum.shape[:2] if lum is not None else (1, 1)
         result = fuse(forward, backward, self._shape)
         # Nothing before frame i is needed again.
         for f in [f for f in self._l_cache if f < self.frames[i]]:

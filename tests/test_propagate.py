@@ -7,6 +7,7 @@ import itertools
 import cv2
 import numpy as np
 from kinochrome.core.cuts import detect_cuts, is_cut
+from kinochrome.core.errors import FrameReadError
 from kinochrome.core.propagate import FlowOnlyPropagator, Propagator
 
 H, W = 48, 64
@@ -202,6 +203,26 @@ def test_partial_keyframe_hints_lay_over_carried_ones():
     ab, conf = out[FIRST + 3]
     np.testing.assert_allclose(ab[21, 11], (70.0, 0.0), atol=1e-3)   # the point wins on its keyframe
     assert conf[5:40, 30:40].min() > 0.5                              # carried hints elsewhere
+
+
+def test_unreadable_frame_is_stepped_over():
+    shot = Shot()
+    bad = FIRST + 4
+
+    def read(frame: int) -> np.ndarray:
+        if frame == bad:
+            raise FrameReadError(f"shot.{frame}.exr: truncated or corrupt")
+        return shot.lightness(frame)
+
+    keys = {FIRST: shot.key(FIRST), FIRST + 12: shot.key(FIRST + 12)}
+    prop = Propagator(shot.frames, keys, read, reach=48)
+    assert any(w.startswith(f"frame {bad}: cannot be read for propagation (shot.{bad}.exr: truncated")
+               for w in prop.warnings)
+    out = run(prop, shot.frames)
+    ab, conf = out[FIRST + 8]
+    seen = conf > 0.2
+    assert seen.mean() > 0.8
+    assert rmse(ab, shot.truth(FIRST + 8), seen) < 0.3 * rmse(0 * ab, shot.truth(FIRST + 8), seen)
 
 
 # --------------------------------------------------------------------------------------------- baseline
