@@ -55,26 +55,26 @@ def register(venv: Path, package_dir: Path, home: Path | None = None, dry_run: b
     if target.is_file():
         current = target.read_text(encoding="utf-8", errors="replace")
         if current == text:
-            return [f"resolve: {target} up to date"]
+            return [f"{target} up to date"]
         if not current.startswith(MARKER):
-            return [f"resolve: {target} exists and is not Kinochrome's; left alone (move it, then run again)"]
+            return [f"{target} exists and is not Kinochrome's; left alone (move it, then run again)"]
     if dry_run:
-        return [f"resolve: would write {target}"]
+        return [f"would write {target}"]
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{SCRIPT_NAME}.tmp")
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, target)
-    return [f"resolve: wrote {target} (Workspace > Scripts > Kinochrome)"]
+    return [f"wrote {target} (Workspace > Scripts > Kinochrome)"]
 
 
 def unregister(home: Path | None = None, dry_run: bool = False) -> list[str]:
     """Remove the Workspace script written by :func:`register`; nothing else."""
     target = utility_folder(home) / SCRIPT_NAME
     if not target.is_file():
-        return [f"resolve: {target} not installed"]
+        return [f"{target} not installed"]
     if not target.read_text(encoding="utf-8", errors="replace").startswith(MARKER):
-        return [f"resolve: {target} is not Kinochrome's; left alone"]
+        return [f"{target} is not Kinochrome's; left alone"]
     if dry_run:
-        return [f"resolve: would remove {target}"]
+        return [f"would remove {target}"]
     target.unlink()
-    return [f"resolve: removed {target}"]
+    return [f"removed {target}"]

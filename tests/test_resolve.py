@@ -440,19 +440,19 @@ def test_register_and_unregister_in_a_temporary_home(tmp_path):
     folder = registration.utility_folder(home, "linux")
     assert folder == home / ".local/share/DaVinciResolve/Fusion/Scripts/Utility"
     venv, package = tmp_path / "venv", ROOT
-    assert registration.register(venv, package, home, dry_run=True) == [f"resolve: would write {folder / 'Kinochrome.py'}"]
+    assert registration.register(venv, package, home, dry_run=True) == [f"would write {folder / 'Kinochrome.py'}"]
     assert not folder.exists()
     lines = registration.register(venv, package, home)
     script = folder / "Kinochrome.py"
-    assert lines == [f"resolve: wrote {script} (Workspace > Scripts > Kinochrome)"]
+    assert lines == [f"wrote {script} (Workspace > Scripts > Kinochrome)"]
     text = script.read_text()
     assert f"KINOCHROME_VENV = {str(venv)!r}" in text and f"KINOCHROME_PACKAGE = {str(package)!r}" in text
-    assert registration.register(venv, package, home) == [f"resolve: {script} up to date"]
+    assert registration.register(venv, package, home) == [f"{script} up to date"]
     (folder / "Other.py").write_text("print('theirs')\n")
-    assert registration.unregister(home, dry_run=True) == [f"resolve: would remove {script}"]
+    assert registration.unregister(home, dry_run=True) == [f"would remove {script}"]
     assert script.exists()
-    assert registration.unregister(home) == [f"resolve: removed {script}"]
-    assert registration.unregister(home) == [f"resolve: {script} not installed"]
+    assert registration.unregister(home) == [f"removed {script}"]
+    assert registration.unregister(home) == [f"{script} not installed"]
     assert (folder / "Other.py").exists()
 
 
