@@ -372,7 +372,8 @@ class ResolveAdapter:
             raise ResolveError(f"timeline {timeline.GetName()!r} has {count} video track(s), not {options.track}")
         if options.scope == "track":
             assert options.track is not None
-            items = timeline.GetItemListInTrack("video", options.track) or []
+            items = sorted(timeline.GetItemListInTrack("video", options.track) or [],
+                           key=lambda i: i.GetStart(False))
             if not items:
                 raise ResolveError(f"video track {options.track} of {timeline.GetName()!r} is empty")
             return [(options.track, item) for item in items]
