@@ -72,6 +72,8 @@ def add_menus() -> Any:
     menu.addCommand("Open Panel", open_panel_selected, tooltip="The Kinochrome panel: keyframes and references")
     menu.addCommand("Export for Inference", export_for_inference,
                     tooltip="Export a Kinochrome model as a .cat for Nuke's Inference node (NukeX)")
+    if int(nuke.env.get("NukeVersionMajor", 0)) < 16:     # Qt 5 Nukes: the panel runs as its own program
+        return menu
     try:  # GUI only: lets artists dock the panel from the Pane menu
         from nukescripts import panels
 
@@ -360,7 +362,10 @@ def on_send_to_farm(group: Any) -> Path | None:
         assert settings.output is not None
         job_dir = (Path(settings.output).parent / "kinochrome_jobs" /
                    f"{group.name()}-{time.strftime('%Y%m%d-%H%M%S')}")
-        chunk, preroll = int(group["farm_chunk"].value()), int(group["farm_preroll"].value())
+        assert settings.frames is not None
+        # a chunk longer than the range is one task, not an error
+        chunk = max(1, min(int(group["farm_chunk"].value()), settings.frames[1] - settings.frames[0] + 1))
+        preroll = int(group["farm_preroll"].value())
         scripts = venv_scripts()
         if scripts is not None:
             path = write_openjd_job(settings, job_dir, chunk, preroll, kinochrome_bin=scripts)

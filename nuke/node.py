@@ -33,7 +33,7 @@ from kinochrome import __version__
 from kinochrome.core import config
 from kinochrome.core.errors import ColourspaceError, SessionError, UsageError
 from kinochrome.core.job import MODES, JobSettings
-from kinochrome.core.sequence import Shot
+from kinochrome.core.sequence import Shot, canonical_pattern
 from kinochrome.core.session import METHODS, Session, load_session, session_path_for
 
 import nuke
@@ -59,8 +59,11 @@ def is_kinochrome_node(node: Any) -> bool:
 
 
 def _knob(k: Any, tooltip: str, newline: bool = True) -> Any:
+    """Tooltip and row: buttons do not start a row by default, value knobs do; say it explicitly for both."""
     k.setTooltip(tooltip)
-    if not newline:
+    if newline:
+        k.setFlag(nuke.STARTLINE)
+    else:
         k.clearFlag(nuke.STARTLINE)
     return k
 
@@ -234,6 +237,9 @@ def node_settings(group: Any) -> tuple[JobSettings, Shot]:
     output = str(group["output_file"].value()).strip() or src.default_output(source)
     output = src.check_output(output, shot)
     session = update_keyframes(group)
+    if session is not None and _shot_of(session) != canonical_pattern(source.file):
+        print(f"Kinochrome {group.name()}: warning: the session file names the shot {session.shot} but "
+              f"{source.node} reads {source.file}; using the Read's (keyframe frame numbers are kept)")
     method = str(group["method"].value())
     if method not in METHODS:
         raise UsageError(f"{group.name()}: method {method!r}: expected one of {', '.join(METHODS)}")
@@ -245,6 +251,10 @@ def node_settings(group: Any) -> tuple[JobSettings, Shot]:
     if session is None:
         return JobSettings(**values), shot
     return JobSettings.from_session(session, **values), shot
+
+
+def _shot_of(session: Session) -> str:
+    return canonical_pattern(session.resolve(session.shot) or session.shot)
 
 
 def node_session(group: Any) -> Session:

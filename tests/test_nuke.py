@@ -257,7 +257,8 @@ def test_colorize_creates_node_from_read(nuke, adapter, tmp_path, make_sequence)
     for button, func in (("colorize", "on_colorize"), ("open_panel", "on_open_panel"),
                          ("send_to_farm", "on_send_to_farm")):
         assert group[button].Class() == "PyScript_Knob" and func in group[button].value()
-    assert not group["open_panel"].getFlag(nuke.STARTLINE)          # the three buttons share a line
+    assert group["colorize"].getFlag(nuke.STARTLINE)                 # the three buttons share a row
+    assert not group["open_panel"].getFlag(nuke.STARTLINE) and not group["send_to_farm"].getFlag(nuke.STARTLINE)
     inner_read, switch = group.node("KinoResult"), group.node("KinoSwitch")
     assert switch.input(0).Class() == "Input" and switch.input(1) is inner_read
     assert next(n for n in group.nodes() if n.Class() == "Output").input(0) is switch
@@ -265,10 +266,19 @@ def test_colorize_creates_node_from_read(nuke, adapter, tmp_path, make_sequence)
     assert adapter.colorize_selected().name() == "Kinochrome2"
 
 
-def test_keyframe_summary_from_session(nuke, adapter, tmp_path, make_sequence, reference):
-    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+def test_keyframe_summary_from_session(nuke, adapter, tmp_path, make_sequence, reference, capsys):
+    pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
     group["reload_session"].execute()
     assert group["keyframes"].value() == "1 keyframe: 1001 (ref.1001.png)"
+    settings, _shot = adapter.kino_node.node_settings(group)
+    assert settings.input == pattern and settings.method == "reinhard" and settings.frames == (1001, 1004)
+    assert [k.frame for k in settings.keyframes] == [1001] and settings.colourspace == "lin_rec709"
+    write_session(Path(group["session_file"].value()), str(tmp_path / "other.####.exr"), reference)
+    adapter.kino_node.node_settings(group)
+    assert "the session file names the shot" in capsys.readouterr().out
+    Path(group["session_file"].value()).write_text("{not json")
+    group["reload_session"].execute()
+    assert "not valid JSON" in nuke._fake_messages[-1] and "session file error" in group["keyframes"].value()
 
 
 @pytest.mark.parametrize("case", ["movie", "missing", "not_a_read"])
@@ -421,7 +431,7 @@ def test_open_panel_before_nuke16_runs_the_panel_program(nuke, adapter, tmp_path
 
 def test_send_to_farm_writes_an_openjd_bundle(nuke, adapter, tmp_path, make_sequence, reference):
     _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
-    group["farm_chunk"].setValue(2)
+    assert group["farm_chunk"].value() == 10                                 # longer than the 4 frames: one task
     path = adapter.on_send_to_farm(group)
     assert path is not None and path.is_file() and path.parent.parent.name == "kinochrome_jobs"
     assert "deadline bundle submit" in nuke._fake_messages[-1]

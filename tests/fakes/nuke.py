@@ -8,7 +8,7 @@ Python API reference (learn.foundry.com/nuke/developers/.../pythondevguide), and
   Text_Knob is display text), ``Enumeration_Knob`` (value() is the item *string*, setValue takes an item or an
   index, ``values()``), ``PyScript_Knob`` (a button; its command string runs with ``nuke`` imported and
   ``nuke.thisNode()`` = its node), ``Script_Knob`` (a button such as the Read's ``reload``), ``Tab_Knob``;
-  ``STARTLINE``/``ENDLINE`` flags.
+  the ``STARTLINE`` flag (value knobs start a row by default, buttons do not).
 * nodes: ``nuke.nodes.<Class>(**knobs)`` (not auto-connected, created in the current group context), ``Node``
   (``Class``, ``name``/``setName(uncollide)``, ``fullName``, ``knob(name)`` (None when absent),
   ``node[name]`` (NameError when absent), ``knobs``, ``addKnob``, ``input``/``setInput``, ``xpos``/``ypos``/
@@ -22,11 +22,10 @@ Python API reference (learn.foundry.com/nuke/developers/.../pythondevguide), and
   ``MenuItem.invoke()``.
 * ``ProgressTask(name)``: ``setMessage``, ``setProgress(int)``, ``isCancelled()``.
 * ``executeInMainThread(call, args=(), kwargs={})`` queues the call and returns at once (args that are not a
-  tuple are wrapped, as in Foundry's ``nuke_internal/executeInMain.py``); ``executeInMainThreadWithResult``
-  blocks until the main thread ran it. The "main thread" is whoever calls :func:`_fake_process_events` (the
+  tuple are wrapped, as in Foundry's ``nuke_internal/executeInMain.py``). The "main thread" is whoever calls :func:`_fake_process_events` (the
   test, standing in for Nuke's event loop) -- code that expects the call to have run at once fails here as it
   would in Nuke.
-* ``message(text)``, ``tprint``, ``getFilename``, ``getInput``, ``env`` (``gui``, ``NukeVersionMajor``),
+* ``message(text)``, ``getFilename``, ``getInput``, ``env`` (``gui``, ``NukeVersionMajor``),
   ``pluginAddPath(args, addToSysPath=True)`` (prepends to the plugin path and runs that folder's init.py, as
   Nuke does when called from an init.py), ``pluginPath()``, ``scriptOpen``/``scriptSave``.
 
@@ -47,20 +46,15 @@ from typing import Any
 
 # --- flags (values as in Nuke) -------------------------------------------------------------------------
 STARTLINE = 0x00001000
-ENDLINE = 0x00002000
-DISABLED = 0x00000080
-INVISIBLE = 0x00000400
 
 env: dict[str, Any] = {}
-NUKE_VERSION_MAJOR = 15
 
 # --- fake state ----------------------------------------------------------------------------------------
 _fake_messages: list[str] = []
-_fake_printed: list[str] = []
 _fake_tasks: list[ProgressTask] = []
 _fake_answers: dict[str, Any] = {}        # prompt -> answer for getFilename/getInput
 _fake_scripts: dict[str, Callable[[], None]] = {}   # .nk path -> builder used by scriptOpen
-_main_queue: queue.Queue[tuple[Callable[..., Any], tuple, dict, threading.Event | None, list]] = queue.Queue()
+_main_queue: queue.Queue[tuple[Callable[..., Any], tuple, dict]] = queue.Queue()
 _main_thread = threading.main_thread()
 _this_node: list[Node] = []
 _plugin_path: list[str] = []
@@ -74,7 +68,6 @@ def _fake_reset(gui: bool = True, version: int = 15) -> None:
     env.update({"gui": gui, "NukeVersionMajor": version, "NukeVersionMinor": 1, "NukeVersionRelease": 1,
                 "nukex": True, "studio": False})
     _fake_messages.clear()
-    _fake_printed.clear()
     _fake_tasks.clear()
     _fake_answers.clear()
     _fake_scripts.clear()
@@ -188,13 +181,6 @@ class Double_Knob(Array_Knob):
     """``Double_Knob(name, label)``; value() returns a float."""
 
 
-class Boolean_Knob(Array_Knob):
-    _default = False
-
-    def _coerce(self, value: Any) -> Any:
-        return bool(value)
-
-
 class String_Knob(Knob):
     """``String_Knob(name, label, text)``."""
 
@@ -267,11 +253,13 @@ class Enumeration_Knob(Knob):
 
 
 class Script_Knob(Knob):
-    """A button. ``execute()`` runs its command (a string of Python) with ``nuke`` imported and
+    """A button; unlike value knobs it does not start a new row unless STARTLINE is set. ``execute()`` runs its
+    command (a string of Python) with ``nuke`` imported and
     ``nuke.thisNode()`` set to the knob's node. The fake counts executions in ``_fake_executed``."""
 
     def __init__(self, name: str, label: str | None = None, command: str = ""):
         super().__init__(name, label)
+        self._flags = 0
         self._value = command
         self._fake_executed = 0
         self._fake_action: Callable[[Node], None] | None = None   # built-in buttons (Read reload, ...)
@@ -335,7 +323,7 @@ _BUILTIN_KNOBS: dict[str, Callable[[], list[Knob]]] = {
     "Read": _read_knobs,
     "Switch": lambda: [Double_Knob("which", "which")],
     "CatFileCreator": _cat_knobs,
-    "Inference": lambda: [File_Knob("modelFile", "Model File"), Boolean_Knob("useGPUIfAvailable", "Use GPU")],
+    "Inference": lambda: [File_Knob("modelFile", "Model File")],
     "Root": lambda: [Int_Knob("first_frame", "frame range"), Int_Knob("last_frame", ""),
                      Enumeration_Knob("OCIO_config", "OpenColorIO config",
                                       ["nuke-default", "aces_1.2", "fn-nuke_cg-config-v1.0.0_aces-v1.3_ocio-v2.1",
@@ -530,10 +518,6 @@ def thisNode() -> Node:
     return _this_node[-1] if _this_node else _root
 
 
-def thisGroup() -> Group:
-    return _context[-1]
-
-
 def toNode(name: str) -> Node | None:
     if name == "root":
         return _root
@@ -641,13 +625,10 @@ def menu(name: str) -> Menu:
 
 
 def message(prompt: str) -> None:
-    """Shows a dialog in the GUI; the fake records the text (and prints it, as ``nuke -t`` does)."""
+    """A dialog in the GUI (the fake records the text); printed in terminal mode."""
     _fake_messages.append(str(prompt))
-    print(prompt)
-
-
-def tprint(*args: Any, **kwargs: Any) -> None:
-    print(*args, **kwargs)
+    if not env.get("gui"):
+        print(prompt)
 
 
 def getFilename(message: str, pattern: str | None = None, default: str | None = None, favorites: str | None = None,
@@ -693,20 +674,7 @@ class ProgressTask:
 def executeInMainThread(call: Callable[..., Any], args: Any = (), kwargs: dict[str, Any] | None = None) -> None:
     if type(args) is not tuple:
         args = (args,)
-    _main_queue.put((call, args, dict(kwargs or {}), None, []))
-
-
-def executeInMainThreadWithResult(call: Callable[..., Any], args: Any = (),
-                                  kwargs: dict[str, Any] | None = None) -> Any:
-    if type(args) is not tuple:
-        args = (args,)
-    if threading.current_thread() is _main_thread:
-        return call(*args, **(kwargs or {}))
-    done = threading.Event()
-    result: list[Any] = []
-    _main_queue.put((call, args, dict(kwargs or {}), done, result))
-    done.wait()
-    return result[0] if result else None
+    _main_queue.put((call, args, dict(kwargs or {})))
 
 
 def _fake_process_events(until: Callable[[], bool] | None = None, timeout: float = 60.0) -> int:
@@ -717,17 +685,13 @@ def _fake_process_events(until: Callable[[], bool] | None = None, timeout: float
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            call, args, kwargs, done, result = _main_queue.get(timeout=0.02)
+            call, args, kwargs = _main_queue.get(timeout=0.02)
         except queue.Empty:
             if until is None or until():
                 return ran
             continue
-        try:
-            result.append(call(*args, **kwargs))
-        finally:
-            ran += 1
-            if done is not None:
-                done.set()
+        call(*args, **kwargs)
+        ran += 1
     raise TimeoutError("fake nuke: main-thread queue did not settle")
 
 
