@@ -56,6 +56,7 @@ def reset_config() -> None:
     """Forget the cached ColorConfig (after ``$OCIO`` changed)."""
     _config.cache_clear()
     check_colourspace.cache_clear()
+    _linear_name.cache_clear()
 
 
 def _config_names() -> list[str]:
@@ -78,38 +79,53 @@ def _kind(canonical: str) -> str:
     return "ocio"
 
 
+#: Names we can always compute, even when the active config lacks them -> canonical fallback name.
+_FALLBACKS = {**{a.lower(): CINEON for a in CINEON_ALIASES},
+              **{a: SRGB for a in ("srgb", "srgb_tx", "srgb_texture")},
+              **{a: LINEAR_REC709 for a in ("lin_rec709", "linear", "lin_srgb")}}
+
+
+def _from_config(name: str) -> str | None:
+    """``name`` (any case; name, alias, role or an OpenImageIO shorthand) -> the config's name, or None."""
+    cfg = _config()
+    known = _config_names()
+    if name.lower() in _FALLBACKS and _FALLBACKS[name.lower()] == CINEON and name not in known:
+        return None  # 'log' & co. mean Cineon unless the user's config defines them itself
+    for candidate in [name] + [n for n in known if n.lower() == name.lower() and n != name]:
+        # resolve() also knows OpenImageIO's shorthands (sRGB, linear, lin_srgb, srgb_tx, ...).
+        resolved = cfg.resolve(candidate)
+        if resolved and cfg.getColorSpaceIndex(resolved) >= 0:
+            return str(resolved)
+    return None
+
+
 @lru_cache(maxsize=128)
 def check_colourspace(name: str) -> str:
-    """A colourspace name or alias -> its canonical name in the active config (or ``'Cineon log'``).
+    """A colourspace name or alias -> its canonical name in the active config.
 
-    ColourspaceError ``"unknown colourspace 'lin_rec'; close matches: lin_rec709, ..."`` otherwise.
+    Cineon log (and sRGB / linear Rec.709 when the config lacks them) are ours: ``'Cineon log'``,
+    ``'sRGB'``, ``'lin_rec709'``. ColourspaceError ``"unknown colourspace 'lin_rec'; close matches:
+    lin_rec709, ..."`` otherwise.
     """
-    cfg = _config()
-    known = set(_config_names())
-    # resolve() also knows OpenImageIO's own shorthands (sRGB, linear, lin_srgb, srgb_tx, ...).
-    resolved = cfg.resolve(name)
-    ours = name.lower() in {a.lower() for a in CINEON_ALIASES} and name not in known
-    if not ours and resolved and cfg.getColorSpaceIndex(resolved) >= 0:
-        return str(resolved)
-    lowered = {n.lower(): n for n in known}
-    if name.lower() in lowered:  # OCIO names are case-insensitive
-        return check_colourspace(lowered[name.lower()])
-    if name.lower() in {a.lower() for a in CINEON_ALIASES}:
-        return CINEON
-    if name.lower() in ("lin_rec709", "linear") and not known:
-        return LINEAR_REC709
-    candidates = sorted(known | set(CINEON_ALIASES) | {LINEAR_REC709, SRGB, "linear", "srgb_tx"})
+    found = _from_config(name)
+    if found:
+        return found
+    if name.lower() in _FALLBACKS:
+        return _FALLBACKS[name.lower()]
+    candidates = sorted(set(_config_names()) | set(CINEON_ALIASES) | {SRGB, LINEAR_REC709})
     close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.5)
     close += [c for c in candidates if name.lower() in c.lower() and c not in close][: 5 - len(close)]
     hint = f"; close matches: {', '.join(close)}" if close else "; see `kinochrome info` or your OCIO config"
     raise ColourspaceError(f"unknown colourspace {name!r}{hint}")
 
 
+@lru_cache(maxsize=1)
 def _linear_name() -> str:
-    try:
-        return check_colourspace(LINEAR_REC709)
-    except ColourspaceError as exc:  # pragma: no cover - a user config without linear Rec.709
-        raise ColourspaceError("the OCIO config has no linear Rec.709 colourspace ('lin_rec709')") from exc
+    """The config's linear Rec.709 name, for OCIO conversions."""
+    found = _from_config(LINEAR_REC709)
+    if found is None:
+        raise ColourspaceError("the OCIO config has no linear Rec.709 colourspace ('lin_rec709')")
+    return found
 
 
 # --- analytic curves (float32 in and out; numpy 2 keeps Python constants float32) -------------------
@@ -147,10 +163,30 @@ _DECODE = {"srgb": _srgb_decode, "cineon": _cineon_decode}
 _ENCODE = {"srgb": _srgb_encode, "cineon": _cineon_encode}
 
 
+_IBA_DEFAULT: list[str] = []  # the config ImageBufAlgo's default was built from (fixed at first use)
+
+
+def _config_argument() -> str:
+    """The ``colorconfig`` argument for ImageBufAlgo.colorconvert.
+
+    ImageBufAlgo's default config is built once per process at its first use and ignores a later
+    $OCIO (and reset_config()). Naming the config fixes that but rebuilds it on every call (~40 ms),
+    so name it only when the active config is not the one the default was built from.
+    """
+    name = str(_config().configname())
+    if not _IBA_DEFAULT:
+        _IBA_DEFAULT.append(name)
+    return "" if name == _IBA_DEFAULT[0] else name
+
+
 def _ocio(rgb: np.ndarray, source: str, target: str) -> np.ndarray:
     shape = rgb.shape
     flat = np.ascontiguousarray(rgb.reshape(-1, 1, 3) if rgb.ndim != 3 else rgb, dtype=np.float32)
-    result = oiio.ImageBufAlgo.colorconvert(oiio.ImageBuf(flat), source, target)
+    config = _config_argument()
+    if config:
+        result = oiio.ImageBufAlgo.colorconvert(oiio.ImageBuf(flat), source, target, False, "", "", config)
+    else:  # the overload without colorconfig: an empty name would still rebuild a config per call
+        result = oiio.ImageBufAlgo.colorconvert(oiio.ImageBuf(flat), source, target, False)
     if result.has_error:
         raise ColourspaceError(f"cannot convert {source!r} to {target!r}: {result.geterror()}")
     return np.asarray(result.get_pixels(oiio.FLOAT), dtype=np.float32).reshape(shape)
@@ -199,7 +235,8 @@ def guess_colourspace(frame) -> str:
     """The input colourspace for ``--colorspace auto`` of a :class:`~kinochrome.core.frameio.Frame`.
 
     DPX: Cineon log when ``dpx:Transfer`` says printing density/logarithmic, linear Rec.709 when it says
-    linear, else ``oiio:ColorSpace`` or sRGB. Other files: ``oiio:ColorSpace`` when set and known;
+    linear, gamma 2.4 Rec.709 (BT.1886) for a video transfer (ITU-R 709/601), else ``oiio:ColorSpace``
+    or sRGB. Other files: ``oiio:ColorSpace`` when set and known;
     float pixels (EXR, float TIFF) -> linear Rec.709; integer PNG/JPEG/TIFF -> sRGB.
     """
     spec = frame.spec
@@ -210,6 +247,9 @@ def guess_colourspace(frame) -> str:
             return CINEON
         if transfer == "linear":
             return check_colourspace(LINEAR_REC709)
+        if transfer.startswith(("itu-r 709", "itu-r 601", "smpte 274", "smpte 240")):
+            # Video transfer: decode as BT.1886 (gamma 2.4) when the config has it.
+            return _known("g24_rec709") or check_colourspace(SRGB)
         return _known(stated) or check_colourspace(SRGB)
     known = _known(stated)
     if known:

@@ -6,6 +6,10 @@ Use ``make_sequence`` (a fixture whose value is :func:`write_sequence`) in any t
         pattern = make_sequence(tmp_path, fmt="dpx", n=3, bits=10)   # -> '/tmp/.../shot.####.dpx'
         shot = open_shot(pattern)
 
+Plain helpers (import them with ``from conftest import ...``): :func:`write_sequence` (the same as the
+fixture), :func:`write_image`, :func:`write_layered_exr`, :func:`write_multipart_exr`,
+:func:`gradient_frame`, :func:`real_frames`, :func:`timecode_for`.
+
 Everything is deterministic and small (64x48 by default) so that the suite stays fast on 2 cores.
 """
 
@@ -106,6 +110,36 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray, spec: oiio.ImageSpe
     assert out is not None, oiio.geterror()
     assert out.open(str(path), spec), out.geterror()
     assert out.write_image(np.ascontiguousarray(pixels, dtype=np.float32)), out.geterror()
+    assert out.close()
+
+
+def write_layered_exr(path: str | os.PathLike, channels: list[str], size: tuple[int, int] = (64, 48),
+                      pixel_type: str = "half") -> None:
+    """A single-part EXR with the given channel names (e.g. ``["diffuse.R", ..., "spec.Y"]``).
+
+    Channel ``i`` is filled with the constant ``i / 10`` so tests can tell layers apart.
+    """
+    width, height = size
+    spec = oiio.ImageSpec(width, height, len(channels), pixel_type)
+    spec.channelnames = tuple(channels)
+    pixels = np.stack([np.full((height, width), i / 10, np.float32) for i in range(len(channels))], -1)
+    write_image(path, pixels, spec)
+
+
+def write_multipart_exr(path: str | os.PathLike, size: tuple[int, int] = (64, 48)) -> None:
+    """A two-part EXR: part ``beauty`` (half R,G,B = 0.25) and part ``albedo`` (float R,G,B,A = 0.75)."""
+    width, height = size
+    beauty = oiio.ImageSpec(width, height, 3, "half")
+    beauty.attribute("name", "beauty")
+    albedo = oiio.ImageSpec(width, height, 4, "float")
+    albedo.channelnames = ("R", "G", "B", "A")
+    albedo.alpha_channel = 3
+    albedo.attribute("name", "albedo")
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), [beauty, albedo]), out.geterror()
+    assert out.write_image(np.full((height, width, 3), 0.25, np.float32))
+    assert out.open(str(path), albedo, "AppendSubimage")
+    assert out.write_image(np.full((height, width, 4), 0.75, np.float32))
     assert out.close()
 
 

@@ -51,6 +51,53 @@ def test_unknown_colourspace_lists_close_matches():
         check_colourspace("zzzz")
 
 
+USER_CONFIG = """ocio_profile_version: 2
+roles:
+  default: lin_rec709
+  scene_linear: lin_rec709
+file_rules:
+  - !<Rule> {name: Default, colorspace: default}
+displays:
+  sRGB:
+    - !<View> {name: Raw, colorspace: lin_rec709}
+colorspaces:
+  - !<ColorSpace>
+    name: lin_rec709
+    aliases: [linear]
+  - !<ColorSpace>
+    name: studio_gamma2
+    from_scene_reference: !<ExponentTransform> {value: 2.0, direction: inverse}
+"""
+
+
+@pytest.fixture
+def user_ocio(tmp_path, monkeypatch):
+    """A user's $OCIO config with lin_rec709 and one custom space; the cached config is reset around it."""
+    path = tmp_path / "config.ocio"
+    path.write_text(USER_CONFIG)
+    # OpenImageIO builds its process-wide default config at first use; make that happen with the
+    # built-in config now, so this test cannot leak the user config into later tests.
+    to_linear(np.zeros((1, 1, 3), np.float32), "ACEScct")
+    monkeypatch.setenv("OCIO", str(path))
+    colour.reset_config()
+    yield path
+    monkeypatch.delenv("OCIO")
+    colour.reset_config()
+
+
+def test_user_ocio_config(user_ocio):
+    assert check_colourspace("studio_gamma2") == "studio_gamma2"
+    assert check_colourspace("linear") == "lin_rec709"
+    assert to_linear(np.full((1, 1, 3), 0.5, np.float32), "studio_gamma2")[0, 0, 0] == pytest.approx(0.25, abs=1e-4)
+    # Ours even when the config lacks them:
+    assert check_colourspace("sRGB") == "sRGB" and check_colourspace("KodakLog") == CINEON
+    with pytest.raises(ColourspaceError, match="close matches: studio_gamma2"):
+        check_colourspace("studio_gamma")
+    grey = np.full((2, 2, 3), 0.6, np.float32)
+    out = recombine_chroma(grey, np.full((2, 2, 2), 20.0, np.float32), "studio_gamma2", 1.0, "uint10")
+    assert np.abs(np.round(_desaturate(out, "studio_gamma2") * 1023) - np.round(0.6 * 1023)).max() <= 1
+
+
 # --- conversions --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cs", ["lin_rec709", "sRGB", "Cineon log", "ACEScct", "Gamma 2.2 Encoded Rec.709"])
@@ -89,6 +136,12 @@ def test_to_display_srgb_clips():
 def test_guess_colourspace(tmp_path, fmt, bits, cs, expected):
     frame = read_frame(write_sequence(tmp_path, fmt, n=1, bits=bits, colourspace=cs).replace("####", "1001"))
     assert guess_colourspace(frame) == expected
+
+
+def test_guess_dpx_video_transfer(tmp_path):
+    frame = read_frame(write_sequence(tmp_path, "dpx", n=1).replace("####", "1001"))
+    frame.spec.attribute("dpx:Transfer", "ITU-R 709-4")
+    assert guess_colourspace(frame) == check_colourspace("g24_rec709")
 
 
 def test_guess_dpx_printing_density(tmp_path):

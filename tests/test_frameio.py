@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from conftest import FPS, gradient_frame, timecode_for, write_image, write_sequence
+from conftest import (
+    FPS,
+    gradient_frame,
+    timecode_for,
+    write_image,
+    write_layered_exr,
+    write_multipart_exr,
+    write_sequence,
+)
 from kinochrome.core import frameio
 from kinochrome.core.errors import FrameLayoutError, FrameReadError, OutputError
 from kinochrome.core.frameio import check_output_frame, check_output_writable, read_frame, write_frame
@@ -140,16 +148,9 @@ def test_grey_stored_as_rgb(tmp_path):
     np.testing.assert_array_equal(src.rgb[..., 0], src.rgb[..., 1])
 
 
-def _layered(path, names, base="half"):
-    spec = oiio.ImageSpec(W, H, len(names), base)
-    spec.channelnames = tuple(names)
-    pixels = np.stack([np.full((H, W), i / 10, np.float32) for i in range(len(names))], -1)
-    write_image(path, pixels, spec)
-
-
 def test_layered_exr_layer_selection(tmp_path):
     path = str(tmp_path / "l.exr")
-    _layered(path, ["diffuse.R", "diffuse.G", "diffuse.B", "diffuse.A", "spec.R", "spec.G", "spec.B"])
+    write_layered_exr(path, ["diffuse.R", "diffuse.G", "diffuse.B", "diffuse.A", "spec.R", "spec.G", "spec.B"])
     diffuse = read_frame(path, "diffuse")
     assert diffuse.channels == ("diffuse.R", "diffuse.G", "diffuse.B", "diffuse.A")
     assert diffuse.alpha is not None
@@ -164,7 +165,7 @@ def test_layered_exr_layer_selection(tmp_path):
 
 def test_layered_exr_without_default_layer_lists_layers(tmp_path):
     path = str(tmp_path / "l.exr")
-    _layered(path, ["diffuse.R", "diffuse.G", "diffuse.B", "spec.Y"])
+    write_layered_exr(path, ["diffuse.R", "diffuse.G", "diffuse.B", "spec.Y"])
     with pytest.raises(FrameLayoutError, match=r"^l\.exr: .*layers present: diffuse, spec$"):
         read_frame(path)
     assert read_frame(path, "spec").channels == ("spec.Y",)
@@ -172,30 +173,15 @@ def test_layered_exr_without_default_layer_lists_layers(tmp_path):
 
 def test_unknown_layer_lists_layers(tmp_path):
     path = str(tmp_path / "l.exr")
-    _layered(path, ["R", "G", "B", "diffuse.R", "diffuse.G", "diffuse.B"])
+    write_layered_exr(path, ["R", "G", "B", "diffuse.R", "diffuse.G", "diffuse.B"])
     with pytest.raises(FrameLayoutError, match=r"^l\.exr: no layer 'specular'; layers present: .*diffuse"):
         read_frame(path, "specular")
     assert read_frame(path).channels == ("R", "G", "B")
 
 
-def _multipart(path):
-    beauty = oiio.ImageSpec(W, H, 3, "half")
-    beauty.attribute("name", "beauty")
-    albedo = oiio.ImageSpec(W, H, 4, "float")
-    albedo.channelnames = ("R", "G", "B", "A")
-    albedo.alpha_channel = 3
-    albedo.attribute("name", "albedo")
-    out = oiio.ImageOutput.create(path)
-    assert out.open(path, [beauty, albedo])
-    assert out.write_image(np.full((H, W, 3), 0.25, np.float32))
-    assert out.open(path, albedo, "AppendSubimage")
-    assert out.write_image(np.full((H, W, 4), 0.75, np.float32))
-    out.close()
-
-
 def test_multipart_exr_part_selection(tmp_path):
     path = str(tmp_path / "m.exr")
-    _multipart(path)
+    write_multipart_exr(path)
     default = read_frame(path)
     assert default.subimage == 0 and default.pixel_type == "half" and float(default.rgb[0, 0, 0]) == 0.25
     albedo = read_frame(path, "albedo")
