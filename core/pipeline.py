@@ -254,7 +254,9 @@ class ShotPipeline:
         kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
         classical = self._classical_factory()
         propagator = None
-        if kf_hints:
+        # Classical methods transfer colour from the reference alone (they are the baselines); the model and
+        # the flow baseline get the keyframes propagated through the shot.
+        if kf_hints and s.method in ("model", "flow"):
             from .propagate import FlowOnlyPropagator, Propagator
 
             def read_lightness(frame: int) -> np.ndarray:
