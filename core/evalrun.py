@@ -39,7 +39,7 @@ from . import evaluate, frameio, sequence
 from .colour import to_display_srgb
 from .contact import grid, write_png
 from .job import JobSettings, run_job
-from .lab import REC709_LUMA, srgb_to_linear
+from .lab import REC709_LUMA, srgb_to_lab, srgb_to_linear
 from .session import Keyframe
 
 LINEAR = "lin_rec709"
@@ -89,17 +89,25 @@ def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model
 
 
 def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
-    """Clip-level scores of a colourised clip against the truth (both display sRGB lists)."""
+    """Clip-level scores of a colourised clip against the truth (both lists of display sRGB (H, W, 3)).
+
+    The first and last frames (the keyframes of the guided variants, copied from the truth) are left out
+    of the averages of every variant, so no variant scores its own reference; ``psnr_per_frame`` has all.
+    """
+    per_frame_all = [evaluate.psnr(r, t) for r, t in zip(result, truth)]
+    if len(result) > 4:
+        result, truth = result[1:-1], truth[1:-1]
+    result_lab = np.stack([srgb_to_lab(r) for r in result])
+    truth_lab = np.stack([srgb_to_lab(t) for t in truth])
     per_frame_psnr = [evaluate.psnr(r, t) for r, t in zip(result, truth)]
     return {
         "psnr": float(np.mean(per_frame_psnr)),
         "ssim": float(np.mean([evaluate.ssim(r, t) for r, t in zip(result, truth)])),
-        "ab_rmse": float(np.mean([evaluate.ab_rmse(r, t) for r, t in zip(result, truth)])),
-        "colourfulness_ratio": float(np.mean([evaluate.colourfulness(r) for r in result])
-                                     / max(1e-6, np.mean([evaluate.colourfulness(t) for t in truth]))),
-        "cdc": float(evaluate.cdc(result)),
-        "warp_error": float(evaluate.warp_error(result)),
-        "psnr_per_frame": [float(p) for p in per_frame_psnr],
+        "ab_rmse": float(np.mean([evaluate.ab_rmse(r[..., 1:], t[..., 1:]) for r, t in zip(result_lab, truth_lab)])),
+        "colourfulness_ratio": evaluate.colourfulness_ratio(np.stack(result), np.stack(truth)),
+        "cdc": evaluate.cdc(result_lab[..., 1:]),
+        "warp_error": evaluate.flow_warp_error(truth_lab[..., 0], np.stack(result)),
+        "psnr_per_frame": [float(p) for p in per_frame_all],
     }
 
 
