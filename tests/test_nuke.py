@@ -335,6 +335,21 @@ def test_colorize_runs_in_background_and_reloads_result(nuke, adapter, tmp_path,
     assert group["status"].value().startswith("done: 4 frames written")
 
 
+def test_colorize_with_a_model(nuke, adapter, tmp_path, make_sequence, reference):
+    pytest.importorskip("torch")
+    from kinochrome.core.model import build_tiny_model
+
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference, n=3)
+    group["method"].setValue("model")
+    group["model"].setValue(str(build_tiny_model(tmp_path / "models")))
+    group["working_size"].setValue(64)
+    group["device"].setValue("cpu")
+    adapter.on_colorize(group)
+    wait(nuke, adapter, group)
+    assert nuke._fake_messages == [] and group["status"].value().startswith("done: 3 frames written")
+    assert len(list((tmp_path / "in").glob("shot_kino.*.exr"))) == 3
+
+
 def test_cancel_through_progress_task(nuke, adapter, tmp_path, make_sequence, reference):
     _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference, n=12)
     nuke.ProgressTask._fake_cancel_at = 8                                    # Cancel pressed after frame 1
