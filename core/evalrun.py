@@ -129,7 +129,7 @@ def plot_psnr_vs_distance(curves: dict[str, list[float]], path: Path, title: str
         v = lo + k * (hi - lo) / 4
         cv2.putText(img, f"{v:.1f}", (5, xy(0, v)[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
     for k in range(0, n, max(1, n // 8)):
-        cv2.putText(img, str(k), (xy(k, lo)[0] - 5, height - margin + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+        cv2.putText(img, str(k + 1), (xy(k, lo)[0] - 5, height - margin + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
                     (0, 0, 0), 1)
     palette = [(200, 30, 30), (30, 120, 200), (40, 160, 40), (150, 60, 170), (230, 140, 20), (90, 90, 90),
                (20, 180, 180)]
@@ -175,7 +175,7 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
             shot = write_gray_shot(truth, work / folder.name / "in")
             frames = range(1, len(truth) + 1)
             refs_first = {1: write_reference(truth[0], work / folder.name / "ref_first.png")}
-            refs_both = dict(refs_first, **{len(truth): write_reference(truth[-1], work / folder.name / "ref_last.png")})
+            refs_both = {**refs_first, len(truth): write_reference(truth[-1], work / folder.name / "ref_last.png")}
             gray = read_result(shot, frames)
             clip_scores: dict[str, Any] = {}
             shown: dict[str, list[np.ndarray]] = {"gray": gray}
@@ -213,7 +213,8 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
         per_clip = [c[name]["psnr_per_frame"] for c in results.values() if name in c]
         if per_clip:
             n = min(map(len, per_clip))
-            curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(n)]
+            # From distance 1: the keyframe itself is the reference (infinite PSNR in the limit).
+            curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(1, n)]
     report = {"clips": results, "mean": mean, "frames_per_clip": count, "model": model or "default",
               "references": references}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2))
