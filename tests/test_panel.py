@@ -230,12 +230,13 @@ def test_autosave_beside_the_shot_restores_edits(qtbot, panel, tmp_path, make_se
 
 # -- runs ------------------------------------------------------------------------------------------------------
 def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_path, make_sequence):
-    pattern = make_sequence(tmp_path / "plates", n=6, size=(96, 64))
-    ref = make_sequence(tmp_path / "refs", fmt="png", n=1, gray=False, size=(96, 64), name="ref")
+    pattern = make_sequence(tmp_path / "plates", n=10, size=(320, 240))
+    ref = make_sequence(tmp_path / "refs", fmt="png", n=1, gray=False, size=(320, 240), name="ref")
     open_shot(qtbot, panel, pattern)
     keyframe_with_reference(qtbot, panel, ref.replace("####", "1001"))
     panel.add_point(30, 30, colour=(0.8, 0.3, 0.2))
     panel.set_session_field("method", "reinhard")
+    panel.act_follow.setChecked(True)                       # the viewer loads each frame as it lands
     meter = GapMeter().start()
     with qtbot.waitSignal(panel.previewReady, timeout=RUN_TIMEOUT):
         panel.preview()
@@ -251,40 +252,53 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
     assert outcome.error is None and not outcome.cancelled, outcome.error
     out_pattern = str(tmp_path / "plates" / "shot_kino.####.exr")
     assert outcome.summary.output == out_pattern
-    for f in range(1001, 1007):
+    for f in range(1001, 1011):
         assert os.path.isfile(out_pattern.replace("####", str(f)))
         assert panel.frame_status[f] == "done"
         assert panel.timeline.status[f] == "done"
-    assert sorted(finished_frames) == [(f, "done") for f in range(1001, 1007)]
+    assert sorted(finished_frames) == [(f, "done") for f in range(1001, 1011)]
     assert not panel.progress.isVisible() and panel.run_button.isEnabled()
     # the finished frame shows as the result in the viewer
     qtbot.waitUntil(lambda: panel.viewer.after_label == "result" and panel.viewer.after is not None,
                     timeout=OPEN_TIMEOUT)
-    assert "Run finished: 6 frames written" in last_message(panel)
-    assert meter.ticks > 5
+    assert "Run finished: 10 frames written" in last_message(panel)
+    assert meter.ticks >= 3
     assert max_gap < 0.2, f"UI thread blocked for {max_gap * 1000:.0f} ms"
     print(f"\nmax UI-thread gap during preview + run: {max_gap * 1000:.1f} ms")
 
 
-def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequence):
+def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequence, monkeypatch):
+    from kinochrome.core import pipeline
+
     pattern = make_sequence(tmp_path / "plates", n=24, size=(256, 192))
     ref = make_sequence(tmp_path / "refs", fmt="png", n=1, gray=False, size=(256, 192), name="ref")
     open_shot(qtbot, panel, pattern)
     keyframe_with_reference(qtbot, panel, ref.replace("####", "1001"))
     panel.set_session_field("method", "reinhard")
+    started: list[tuple[int, bool]] = []           # (frame, was the run already cancelled when it started)
+    colourise = pipeline.ShotPipeline._colourise
+
+    def counting(self, f, *args, **kwargs):
+        started.append((f, self.cancel.cancelled))
+        return colourise(self, f, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.ShotPipeline, "_colourise", counting)
     at_cancel: list[int] = []
 
     def cancel_on_first(frame: int, status: str) -> None:
         if not at_cancel:
             panel.cancel_run()
-            at_cancel.append(len(panel.runner.job._done))
+            at_cancel.append(len(started))
 
     panel.frameFinished.connect(cancel_on_first)
     with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT) as done:
         panel.run()
     outcome = done.args[0]
     assert outcome.cancelled
-    assert len(outcome.frames_done) <= at_cancel[0] + 1 < 24
+    # no frame starts after the cancel: at most the one in flight finishes; frames already colourised land
+    assert not [f for f, after in started if after]
+    assert len(started) <= at_cancel[0] + 1 < 24
+    assert len(outcome.frames_done) == len(started)
     assert "cancelled" in last_message(panel)
     assert all(s not in ("queued", "running") for s in panel.frame_status.values())
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
@@ -359,6 +373,24 @@ def test_missing_frames_are_shown_and_skipped_by_a_run(qtbot, panel, tmp_path, m
     assert done.args[0].error is None, done.args[0].error
     assert [panel.frame_status[f] for f in (1001, 1003, 1004)] == ["done"] * 3
     assert panel.frame_status[1002] in ("missing", "skipped")
+
+
+def test_unreadable_frame_fails_alone_and_is_shown(qtbot, panel, tmp_path, make_sequence):
+    pattern = make_sequence(tmp_path / "plates", n=4)
+    ref = reference_png(tmp_path / "refs", make_sequence)
+    Path(pattern.replace("####", "1003")).write_bytes(b"v/1\x01 truncated exr")
+    open_shot(qtbot, panel, pattern)
+    keyframe_with_reference(qtbot, panel, ref)
+    panel.set_session_field("method", "reinhard")
+    with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT) as done:
+        panel.run()
+    assert done.args[0].error is None, done.args[0].error
+    assert [panel.frame_status[f] for f in (1001, 1002, 1004)] == ["done"] * 3
+    assert panel.frame_status[1003] == "failed"
+    assert "1003" in panel.timeline.messages[1003] or panel.timeline.messages[1003]
+    assert any(lv == "error" and t.startswith("Frame 1003 failed") for lv, t in panel.messages)
+    panel.set_frame(1003)
+    assert panel.viewer.hud_alert.startswith("Frame 1003")
 
 
 def test_run_error_is_a_message(qtbot, panel, tmp_path, make_sequence):

@@ -306,7 +306,7 @@ class KeyframeInspector(QWidget):
             self.ref_label.setText(keyframe.reference or "")
         else:
             self.ref_label.setText("Add a keyframe here (Ctrl+K) to give it colour." if frame is not None else "")
-            self.reference.set_image(None, "")
+            self.reference.set_image(None, "No keyframe on this frame" if frame is not None else "No shot open")
         self.points.blockSignals(False)
 
     @staticmethod

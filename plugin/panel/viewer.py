@@ -65,7 +65,8 @@ class Viewer(QWidget):
         self.fit_mode = True
         self.hud_lines: list[str] = []
         self.hud_alert: str | None = None
-        self.placeholder = "Open a shot: File ▸ Open, or drop a sequence, folder or session file here"
+        self.placeholder = ("Open a shot (Ctrl+O) or drop it here:\n"
+                            "an EXR/DPX sequence, a frame, a folder, or a .kinochrome.json session")
         self.points: list[PointMark] = []
         self.points_visible = True
         self.points_tool = False
@@ -193,9 +194,7 @@ class Viewer(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2.0)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if self.frame_size is None:
-            p.setPen(theme.DIM_TEXT)
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
-            self._paint_hud(p)
+            self._paint_empty(p)
             return
         r = self.content_rect()
         p.fillRect(r.adjusted(-1, -1, 1, 1), QColor(0, 0, 0))
@@ -215,6 +214,23 @@ class Viewer(QWidget):
         if self.points_visible:
             self._paint_points(p)
         self._paint_hud(p)
+
+    def _paint_empty(self, p: QPainter) -> None:
+        c = self.rect().center()
+        title = QFont(self.font())
+        title.setPointSizeF(title.pointSizeF() * 2.2)
+        title.setBold(True)
+        p.setFont(title)
+        p.setPen(QColor(120, 120, 128))
+        p.drawText(QRectF(0, c.y() - 70, self.width(), 40), Qt.AlignmentFlag.AlignCenter, "Kinochrome")
+        p.setFont(self.font())
+        p.setPen(theme.DIM_TEXT)
+        p.drawText(QRectF(0, c.y() - 24, self.width(), 60), Qt.AlignmentFlag.AlignHCenter, self.placeholder)
+        half = max(p.fontMetrics().horizontalAdvance(line) for line in self.placeholder.split("\n")) / 2 + 40
+        box = QRectF(c.x() - half, c.y() - 90, 2 * half, 150)
+        p.setPen(QPen(QColor(70, 70, 76), 1.5, Qt.PenStyle.DashLine))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(box, 10, 10)
 
     def _draw(self, p: QPainter, image: QImage | None, r: QRectF, what: str,
               visible: QRectF | None = None) -> None:

@@ -957,11 +957,12 @@ class KinochromePanel(QWidget):
         self.worker.autosave(self.doc.snapshot(), self.doc.session_path, self.doc.protected, self.autosave_dir,
                              self.doc.undo.index())
 
-    def flush_autosave(self) -> None:
-        """Autosave now and wait for it (closing, opening another shot)."""
+    def flush_autosave(self, wait: bool = False) -> None:
+        """Autosave pending edits now; ``wait`` blocks until written (only when closing)."""
         if self.autosave_timer.isActive() or (self.doc.session is not None and not self.doc.undo.isClean()):
             self.autosave_now()
-        self.worker.pool.waitForDone(5000)
+        if wait:
+            self.worker.pool.waitForDone(5000)
 
     @Slot(int, str)
     def _on_autosaved(self, index: int, path: str) -> None:
@@ -1169,7 +1170,7 @@ class KinochromePanel(QWidget):
         if self.runner.job is not None and self.runner.running:
             self.runner.cancel()
             self.runner.job.wait(timeout)
-        self.flush_autosave()
+        self.flush_autosave(wait=True)
         self.worker.wait(int(timeout * 1000))
         self.loader.wait(int(timeout * 1000))
 

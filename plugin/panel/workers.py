@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,8 +199,9 @@ class Worker(QObject):
         submit(self.pool, work)
 
     def warm_up(self) -> None:
+        """Import the pipeline in a daemon thread (not the pool: opening a shot must not wait for it)."""
         if not warmed_up():
-            submit(self.pool, warm_up)
+            threading.Thread(target=warm_up, name="kinochrome-warm-up", daemon=True).start()
 
     def autosave(self, snapshot: Session, primary: Path | None, protected: bool, autosave_dir: Path,
                  index: int) -> None:
