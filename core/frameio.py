@@ -95,6 +95,18 @@ def _oiio_error(obj: object | None = None) -> str:
     return " ".join(message.split()) or "unknown OpenImageIO error"
 
 
+def _open_input(path: str) -> oiio.ImageInput | None:
+    """Open ``path`` for reading only, keeping unassociated alpha as stored.
+
+    By default OpenImageIO premultiplies PNG/TIFF colour by an unassociated alpha on read, which would
+    lose the colour under zero alpha; the hint keeps the file's values and puts
+    ``oiio:UnassociatedAlpha=1`` in the spec, so writing the spec back stores them unchanged too.
+    """
+    config = oiio.ImageSpec()
+    config.attribute("oiio:UnassociatedAlpha", 1)
+    return oiio.ImageInput.open(path, config)
+
+
 def _read_error(path: str, message: str) -> FrameReadError:
     return FrameReadError(f"{_short(path)}: truncated or corrupt ({message})")
 
@@ -153,7 +165,7 @@ def _list_layers(inp: oiio.ImageInput) -> str:
 
 def list_layers(path: str) -> list[str]:
     """Layer names of a frame: '(default RGB)', channel prefixes ('diffuse') and part names."""
-    inp = oiio.ImageInput.open(path)
+    inp = _open_input(path)
     if inp is None:
         raise _read_error(path, _oiio_error())
     try:
@@ -197,7 +209,7 @@ def read_frame(path: str, layer: str | None = None, frame: int | None = None) ->
     """
     if not os.path.isfile(path):
         raise FrameReadError(f"{_short(path)}: file not found")
-    inp = oiio.ImageInput.open(path)
+    inp = _open_input(path)
     if inp is None:
         raise _read_error(path, _oiio_error())
     try:
@@ -227,7 +239,7 @@ def read_header(path: str, layer: str | None = None, frame: int | None = None) -
     """
     if not os.path.isfile(path):
         raise FrameReadError(f"{_short(path)}: file not found")
-    inp = oiio.ImageInput.open(path)
+    inp = _open_input(path)
     if inp is None:
         raise _read_error(path, _oiio_error())
     try:
@@ -408,7 +420,7 @@ def check_output_frame(path: str, like: Frame, bit_depth: str | None = None) -> 
     """
     if not os.path.isfile(path):
         return False
-    inp = oiio.ImageInput.open(path)
+    inp = _open_input(path)
     if inp is None:
         oiio.geterror()  # clear it
         return False

@@ -383,3 +383,21 @@ def test_check_output_frame(tmp_path):
     other = read_frame(_first(write_sequence(tmp_path / "small", "exr", n=1, size=(32, 24), alpha=True)))
     write_frame(out, other, other.rgb)
     assert not check_output_frame(out, src)
+
+
+@pytest.mark.parametrize("fmt", ["png", "tif"])
+def test_unassociated_alpha_kept_as_stored(tmp_path, fmt):
+    """PNG/TIFF colour under a (partly) transparent alpha is neither premultiplied on read nor lost."""
+    spec = oiio.ImageSpec(4, 2, 4, "uint8")
+    spec.alpha_channel = 3
+    spec.attribute("oiio:UnassociatedAlpha", 1)
+    pixels = np.zeros((2, 4, 4), np.float32)
+    pixels[..., :3] = 0.6
+    pixels[..., 3] = [0.0, 0.25, 0.5, 1.0]
+    write_image(tmp_path / f"a.{fmt}", pixels, spec)
+    src = read_frame(str(tmp_path / f"a.{fmt}"))
+    np.testing.assert_allclose(src.rgb, 0.6, atol=1 / 255)
+    write_frame(str(tmp_path / f"o.{fmt}"), src, src.rgb)
+    back = read_frame(str(tmp_path / f"o.{fmt}"))
+    np.testing.assert_array_equal(back.rgb, src.rgb)
+    np.testing.assert_array_equal(back.alpha, src.alpha)
