@@ -200,6 +200,12 @@ def _find_layer(inp: oiio.ImageInput, path: str, layer: str | None) -> tuple[int
     raise FrameLayoutError(f"{_short(path)}: {wanted}; layers present: {_list_layers(inp)}")
 
 
+def _channel_names(spec: oiio.ImageSpec, colour: list[int], alpha_index: int | None) -> tuple[str, ...]:
+    """Names of the channels read: the colour ones (once each) then alpha, e.g. ('Y', 'A')."""
+    names = [spec.channelnames[i] for i in dict.fromkeys(colour)]
+    return tuple(names + ([spec.channelnames[alpha_index]] if alpha_index is not None else []))
+
+
 def read_frame(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
     """Read one frame with OpenImageIO -> :class:`Frame` (rgb ``(H, W, 3)`` float32 encoded).
 
@@ -225,9 +231,8 @@ def read_frame(path: str, layer: str | None = None, frame: int | None = None) ->
     pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
     rgb = np.ascontiguousarray(pixels[..., colour if len(colour) == 3 else colour * 3])
     alpha = np.ascontiguousarray(pixels[..., [alpha_index]]) if alpha_index is not None else None
-    names = tuple(spec.channelnames[i] for i in dict.fromkeys(colour)) + (
-        (spec.channelnames[alpha_index],) if alpha_index is not None else ())
-    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec, channels=names,
+    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec,
+                 channels=_channel_names(spec, colour, alpha_index),
                  pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
                  subimage=subimage)
 
@@ -251,9 +256,8 @@ def read_header(path: str, layer: str | None = None, frame: int | None = None) -
     zeros = np.zeros((1, 1, 3), np.float32)
     rgb = np.broadcast_to(zeros, (spec.height, spec.width, 3))
     alpha = np.broadcast_to(zeros[..., :1], (spec.height, spec.width, 1)) if alpha_index is not None else None
-    names = tuple(spec.channelnames[i] for i in dict.fromkeys(colour)) + (
-        (spec.channelnames[alpha_index],) if alpha_index is not None else ())
-    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec, channels=names,
+    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec,
+                 channels=_channel_names(spec, colour, alpha_index),
                  pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
                  subimage=subimage)
 

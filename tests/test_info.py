@@ -75,3 +75,9 @@ def test_helpers():
     assert compact_frames((1003, 1005, 1006, 1007, 1010)) == "1003,1005-1007,1010"
     assert compact_frames(()) == ""
     assert human_size(999) == "999 B" and human_size(1_234_567) == "1.2 MB"
+
+
+def test_single_file(tmp_path):
+    pattern = write_sequence(tmp_path, "jpg", n=1, first=7, padding=0)
+    info = shot_info(pattern.replace(".jpg", "7.jpg"))
+    assert (info["first"], info["count"], info["colourspace"]) == (7, 1, check_colourspace("sRGB"))

@@ -186,3 +186,10 @@ def test_output_equal_to_single_input(tmp_path):
     _touch(tmp_path, "photo.png")
     with pytest.raises(OutputError, match="output is the input"):
         output_shot_pattern(str(tmp_path / "photo.png"), open_shot(str(tmp_path / "photo.png")))
+
+
+def test_folder_with_unpadded_frames(tmp_path):
+    _touch(tmp_path, *(f"shot.{f}.exr" for f in range(8, 13)))
+    shot = open_shot(str(tmp_path))
+    assert shot.pattern == str(tmp_path / "shot.#.exr")
+    assert shot.frames == (8, 9, 10, 11, 12) and shot.path(9) == str(tmp_path / "shot.9.exr")
