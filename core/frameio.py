@@ -148,28 +148,28 @@ def _pick_channels(spec: oiio.ImageSpec, layer: str | None) -> tuple[list[int], 
     return None
 
 
-def _list_layers(inp: oiio.ImageInput) -> str:
-    """Human list of the layers (single part) and parts (multi-part) in an open file."""
+def _layer_labels(inp: oiio.ImageInput) -> list[str]:
+    """The layers (single part) and parts (multi-part) of an open file: '(default)', 'diffuse', 'beauty'."""
     found: list[str] = []
     subimage = 0
     while inp.seek_subimage(subimage, 0):
         spec = inp.spec()
         part = spec.get_string_attribute("name", "")
         for layer in _layers(spec):
-            label = ".".join(x for x in (part, layer) if x) or "(default RGB)"
+            label = ".".join(x for x in (part, layer) if x) or "(default)"
             if label not in found:
                 found.append(label)
         subimage += 1
-    return ", ".join(found) or "none"
+    return found
 
 
 def list_layers(path: str) -> list[str]:
-    """Layer names of a frame: '(default RGB)', channel prefixes ('diffuse') and part names."""
+    """Layer names of a frame: '(default)' for un-prefixed channels, channel prefixes, part names."""
     inp = _open_input(path)
     if inp is None:
         raise _read_error(path, _oiio_error())
     try:
-        return _list_layers(inp).split(", ")
+        return _layer_labels(inp)
     finally:
         inp.close()
 
@@ -197,7 +197,8 @@ def _find_layer(inp: oiio.ImageInput, path: str, layer: str | None) -> tuple[int
             break  # the default is the first part
         subimage += 1
     wanted = f"no layer {layer!r}" if layer else "no un-prefixed R,G,B or Y channels (pick a layer)"
-    raise FrameLayoutError(f"{_short(path)}: {wanted}; layers present: {_list_layers(inp)}")
+    present = ", ".join(_layer_labels(inp)) or "none"
+    raise FrameLayoutError(f"{_short(path)}: {wanted}; layers present: {present}")
 
 
 def _channel_names(spec: oiio.ImageSpec, colour: list[int], alpha_index: int | None) -> tuple[str, ...]:

@@ -47,7 +47,7 @@ def test_windows_and_layers(tmp_path):
     write_image(tmp_path / "plate.0001.exr", np.zeros((16, 32, 6), np.float32), spec)
     info = shot_info(str(tmp_path / "plate.####.exr"), layer="diffuse")
     assert info["data_window"] == [4, 2, 32, 16] and info["display_window"] == [0, 0, 48, 27]
-    assert info["layer"] == "diffuse" and info["layers"] == ["(default RGB)", "diffuse"]
+    assert info["layer"] == "diffuse" and info["layers"] == ["(default)", "diffuse"]
     text = format_info(info)
     assert "Data window" in text and "48x27 at (0, 0)" in text and "Layers" in text
     with pytest.raises(FrameLayoutError, match="no layer 'spec'"):
