@@ -304,6 +304,32 @@ def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequ
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
+def test_range_from_in_out_keys_runs_only_those_frames(qtbot, panel, tmp_path, make_sequence):
+    pattern = make_sequence(tmp_path / "plates", n=5)
+    ref = reference_png(tmp_path / "refs", make_sequence)
+    open_shot(qtbot, panel, pattern)
+    keyframe_with_reference(qtbot, panel, ref)
+    panel.set_session_field("method", "reinhard")
+    panel.set_frame(1002)
+    qtbot.keyClick(panel.viewer, Qt.Key.Key_I)
+    panel.set_frame(1004)
+    qtbot.keyClick(panel.viewer, Qt.Key.Key_O)
+    assert panel.doc.session.frames == (1002, 1004) and panel.timeline.range == (1002, 1004)
+    assert panel.run_button.text() == "▶ Run 1002-1004"
+    with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT):
+        panel.run()
+    assert [panel.frame_status.get(f, "none") for f in range(1001, 1006)] == \
+        ["none", "done", "done", "done", "none"]
+    # the display colourspace follows the session; a name OCIO does not know is refused with a message
+    panel.set_session_field("colourspace", "sRGB")
+    assert "sRGB" in panel.viewer.hud_lines[2]
+    panel.set_session_field("colourspace", "not-a-space")
+    assert "unknown colourspace" in last_message(panel, "error")
+    assert panel.doc.session.colourspace == "sRGB"
+    panel.doc.undo.undo()
+    assert panel.doc.session.colourspace == "auto" and "Linear Rec.709" in panel.viewer.hud_lines[2]
+
+
 # -- bad input -------------------------------------------------------------------------------------------------
 def test_folder_without_a_sequence_is_a_message(qtbot, panel, tmp_path):
     empty = tmp_path / "empty"

@@ -342,8 +342,9 @@ class SettingsForm(QWidget):
         self.reach.setSuffix(" frames")
         self.colourspace = QComboBox()
         self.colourspace.setEditable(True)
-        self.colourspace.addItems(["auto", "lin_rec709_scene", "ACEScg", "srgb_rec709_scene", "ADX10",
-                                   "lg10"])
+        self.colourspace.addItems(["auto", "lin_rec709", "ACEScg", "sRGB", "Cineon log"])
+        self.colourspace.setToolTip("The shot's encoding (auto: guessed from the files); any name of the OCIO "
+                                    "config")
         self.output = QLineEdit()
         self.output.setPlaceholderText("beside the shot, with _kino")
         form.addRow("Method", self.method)

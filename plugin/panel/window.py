@@ -147,6 +147,7 @@ class KinochromePanel(QWidget):
         self.first = self.last = 0
         self.frame_size: tuple[int, int] | None = None
         self.colourspace = "auto"
+        self.guessed_colourspace = "auto"
         self.fps = 24.0
         self.tc_base: int | None = None        # first frame's timecode in frames
         self.missing: set[int] = set()
@@ -318,7 +319,7 @@ class KinochromePanel(QWidget):
         self.act_save_as = self._action("Save As…", "Ctrl+Shift+S", self.save_as_dialog, toolbar=False)
         self.toolbar.addSeparator()
         self.act_undo = self._action("Undo", QKeySequence.StandardKey.Undo, self.doc.undo.undo)
-        self.act_redo = self._action("Redo", [QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z"], self.doc.undo.redo)
+        self.act_redo = self._action("Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], self.doc.undo.redo)
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
         self.doc.undo.canUndoChanged.connect(self.act_undo.setEnabled)
@@ -473,6 +474,7 @@ class KinochromePanel(QWidget):
         self.missing = set(getattr(shot, "missing", []) or [])
         self.frame_size = (result.width, result.height) if result.width else None
         self.colourspace = result.colourspace
+        self.guessed_colourspace = result.guessed
         self.fps = result.fps or 24.0
         self.tc_base = _tc_to_frames(result.timecode, self.fps) if result.timecode else None
         self.frame_status = {f: "missing" for f in self.missing}
@@ -897,8 +899,19 @@ class KinochromePanel(QWidget):
 
     # ================================================================================================ session
     def set_session_field(self, name: str, value: Any) -> None:
+        """Set a session field (``method``, ``model``, ``working_size``, ``colourspace``, ...) undoably."""
         if self.doc.session is None or getattr(self.doc.session, name) == value:
             return
+        if name == "colourspace" and value != "auto":
+            from kinochrome.core.colour import check_colourspace
+            from kinochrome.core.errors import ColourspaceError
+
+            try:
+                check_colourspace(value)
+            except ColourspaceError as exc:
+                self.show_message("error", str(exc))
+                self.settings_form.load(self.doc.session)
+                return
         self.doc.undo.push(SetSessionField(self.doc, name, value, f"Set {name}"))
 
     def set_range_end(self, which: int) -> None:
@@ -939,6 +952,15 @@ class KinochromePanel(QWidget):
         dialog.open()
 
     def _on_doc_changed(self) -> None:
+        if self.doc.session is not None and self.shot is not None:
+            cs = self.doc.session.colourspace
+            cs = self.guessed_colourspace if cs == "auto" else cs
+            if cs != self.colourspace:                 # new display transform: re-read what is shown
+                self.colourspace = cs
+                for f in list(range(self.first, self.last + 1)):
+                    self.loader.invalidate("before", f)
+                    self.loader.invalidate("after", f)
+                self.info_label.setText(f"{self.last - self.first + 1} frames · {self.fps:g} fps · {cs}")
         self.previews.clear()
         self._preview_generation += 1
         if self.doc.session is not None and not self.doc.undo.isClean():

@@ -36,7 +36,8 @@ class OpenResult:
     protected: bool = False                    # the session beside the shot failed validation
     width: int = 0
     height: int = 0
-    colourspace: str = "auto"
+    colourspace: str = "auto"                 # what the viewer uses: the session's, else the guess
+    guessed: str = "auto"                     # what core.colour guesses from the first frame
     fps: float | None = None
     timecode: str | None = None
     messages: list[tuple[str, str]] = field(default_factory=list)    # (level, text)
@@ -143,8 +144,8 @@ def open_request(path: str, autosave_dir: Path) -> OpenResult:
             result.width, result.height = frame.width, frame.height
             result.fps = frame_fps(frame.spec)
             result.timecode = frame_timecode(frame.spec)
-            result.colourspace = (session.colourspace if session.colourspace != "auto"
-                                  else guess_colourspace(frame))
+            result.guessed = guess_colourspace(frame)
+            result.colourspace = session.colourspace if session.colourspace != "auto" else result.guessed
         except Exception as exc:  # noqa: BLE001 - the viewer reports unreadable frames itself
             messages.append(("warning", f"cannot read the first frame: {exc}"))
     result.outputs = existing_outputs(shot, session)
