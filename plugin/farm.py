@@ -455,6 +455,13 @@ def _dump(path_stem: Path, doc: Any, *, ascii_only: bool = False, fmt: str | Non
     return path
 
 
+def default_job_dir(shot_pattern: str) -> Path:
+    """Where "Send to farm" writes a job: beside the shot, ``/x/sh010.####.exr`` -> ``/x/sh010.openjd``."""
+    name = os.path.basename(shot_pattern)
+    stem = re.sub(r"[._-]*(#+|@+|%0?\d*d|\$F\d*)?$", "", os.path.splitext(name)[0]) or "shot"
+    return Path(os.path.dirname(os.path.abspath(shot_pattern))) / f"{stem}.openjd"
+
+
 def _session_for(job: FarmJob, settings: JobSettings) -> Session:
     return Session(shot=job.shot, frames=(job.first, job.last), colourspace=settings.colourspace,
                    layer=settings.layer, output=job.output, out_bit_depth=settings.out_bit_depth,
@@ -528,7 +535,12 @@ def _parse_frames(text: str) -> tuple[int, int]:
 
 def _run_openjd(args: Any) -> int:
     settings, session = _settings_from_args(args)
-    template = write_openjd_job(settings, args.job_dir, args.chunk, args.preroll, session, args.bin)
+    job_dir = args.job_dir
+    if job_dir is None:
+        from kinochrome.core.sequence import open_shot
+
+        job_dir = default_job_dir(open_shot(settings.input, settings.frames).pattern)
+    template = write_openjd_job(settings, job_dir, args.chunk, args.preroll, session, args.bin)
     job_dir = template.parent
     params = job_dir / f"{OPENJD_PARAMS_NAME}.json"
     if args.json:
@@ -559,6 +571,8 @@ def _guarded(func: Any) -> Any:
         try:
             return func(args)
         except KinochromeError as err:
+            if getattr(args, "json", False):
+                print(json.dumps({"event": "error", "message": str(err), "exit_code": err.exit_code}), flush=True)
             print(f"kinochrome: error: {err}", file=sys.stderr)
             return err.exit_code
     return run
@@ -589,8 +603,8 @@ def add_parser(subparsers: Any) -> None:
 
     openjd = sub.add_parser("openjd", help="write an OpenJD job bundle (Deadline Cloud, `openjd run`)")
     _common(openjd)
-    openjd.add_argument("-o", "--job-dir", dest="job_dir", required=True, metavar="JOBDIR",
-                        help="folder to write the job bundle into")
+    openjd.add_argument("-o", "--job-dir", dest="job_dir", metavar="JOBDIR",
+                        help="folder to write the job bundle into (default: SHOT.openjd beside the shot's frames)")
     openjd.set_defaults(func=_guarded(_run_openjd))
 
     commands = sub.add_parser("commands", help="print one kinochrome command per chunk")

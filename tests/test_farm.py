@@ -285,6 +285,26 @@ def test_openjd_cli_errors_are_one_line_with_exit_code(shot, tmp_path, capsys):
     assert not (tmp_path / "job").exists()
 
 
+def test_openjd_cli_writes_beside_the_shot_by_default(shot, capsys):
+    from kinochrome.plugin.cli import main
+
+    assert main(["farm", "openjd", str(shot["session"]), "--chunk", "3", "--preroll", "2", "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["job_dir"] == str(shot["folder"] / "shot.openjd")
+    assert Path(written["template"]).is_file() and Path(written["parameters"]).is_file()
+    assert farm.default_job_dir("/x/sh010_%04d.dpx") == Path("/x/sh010.openjd")
+
+
+def test_json_mode_errors_are_json_too(shot, capsys):
+    from kinochrome.plugin.cli import main
+
+    assert main(["farm", "commands", shot["pattern"], "--chunk", "99", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"event": "error", "exit_code": 2,
+                                        "message": "chunk size 99: larger than the shot (9 frames, 1001-1009)"}
+    assert captured.err.count("\n") == 1
+
+
 # ------------------------------------------------------------------------------------------------ openjd CLI
 
 
