@@ -184,6 +184,14 @@ def test_keyframe_reference_points_undo_save_and_reload(qtbot, panel, tmp_path, 
     target = panel.viewer.image_to_widget(50, 10)
     qtbot.mouseClick(panel.viewer, Qt.MouseButton.LeftButton, pos=target.toPoint())
     assert len(kf.points) == 3 and abs(kf.points[2].x - 50) < 1.5
+    # drag it with the mouse
+    grab = panel.viewer.image_to_widget(kf.points[2].x, kf.points[2].y).toPoint()
+    drop = panel.viewer.image_to_widget(30, 40).toPoint()
+    qtbot.mousePress(panel.viewer, Qt.MouseButton.LeftButton, pos=grab)
+    qtbot.mouseMove(panel.viewer, drop)
+    qtbot.mouseRelease(panel.viewer, Qt.MouseButton.LeftButton, pos=drop)
+    assert abs(kf.points[2].x - 30) < 1.5 and abs(kf.points[2].y - 40) < 1.5
+    panel.doc.undo.undo()
     panel.move_point(2, 55, 20)
     assert (kf.points[2].x, kf.points[2].y) == (55, 20)
     panel.doc.undo.undo()
@@ -199,6 +207,15 @@ def test_keyframe_reference_points_undo_save_and_reload(qtbot, panel, tmp_path, 
     panel.doc.undo.undo()
     panel.set_session_field("method", "reinhard")
     assert panel.timeline.keyframes == [1001]
+    # a PNG dropped on the open shot becomes the reference of the current frame (adding the keyframe)
+    panel.set_frame(1003)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(ref)])
+    with qtbot.waitSignal(panel.referenceLoaded, timeout=OPEN_TIMEOUT):
+        panel.dropEvent(QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                   Qt.KeyboardModifier.NoModifier))
+    assert panel.doc.keyframe(1003).reference == kf.reference
+    assert panel.timeline.keyframes == [1001, 1003]
 
     saved = panel.save()
     assert saved == session_path_for(pattern)
@@ -417,6 +434,8 @@ def test_unreadable_frame_fails_alone_and_is_shown(qtbot, panel, tmp_path, make_
     assert any(lv == "error" and t.startswith("Frame 1003 failed") for lv, t in panel.messages)
     panel.set_frame(1003)
     assert panel.viewer.hud_alert.startswith("Frame 1003")
+    qtbot.wait(300)                                        # the viewer's failed read is reported once
+    assert sum(t.startswith("Cannot read frame 1003") for _, t in panel.messages) <= 1
 
 
 def test_run_error_is_a_message(qtbot, panel, tmp_path, make_sequence):

@@ -161,6 +161,7 @@ class FrameLoader(QObject):
         self._cache: OrderedDict[tuple[str, Any], tuple[str, DisplayImage]] = OrderedDict()
         self._bytes = 0
         self._pending: set[tuple[str, Any, str]] = set()
+        self._failed: dict[tuple[str, Any], str] = {}        # (kind, key) -> path that failed to load
         self._generation = 0
         self._finished.connect(self._on_finished)
 
@@ -169,6 +170,7 @@ class FrameLoader(QObject):
         self._generation += 1
         self._cache.clear()
         self._pending.clear()
+        self._failed.clear()
         self._bytes = 0
 
     def cached(self, kind: str, key: Any, path: str | None = None) -> DisplayImage | None:
@@ -179,6 +181,8 @@ class FrameLoader(QObject):
         return hit[1]
 
     def invalidate(self, kind: str, key: Any) -> None:
+        """Forget the cached image and any failure for ``(kind, key)``: the next request reads again."""
+        self._failed.pop((kind, key), None)
         hit = self._cache.pop((kind, key), None)
         if hit is not None:
             self._bytes -= hit[1].nbytes
@@ -188,12 +192,13 @@ class FrameLoader(QObject):
 
     def request(self, kind: str, key: Any, path: str, colourspace: str = "auto",
                 keep_pixels: bool = False) -> DisplayImage | None:
-        """The cached image, or None after queueing a read (``loaded``/``failed`` follow)."""
+        """The cached image, or None after queueing a read (``loaded``/``failed`` follow). A read that failed
+        is not retried until :meth:`invalidate`."""
         hit = self.cached(kind, key, path)
         if hit is not None:
             return hit
         token = (kind, key, path)
-        if token in self._pending:
+        if token in self._pending or self._failed.get((kind, key)) == path:
             return None
         self._pending.add(token)
         generation = self._generation
@@ -214,6 +219,7 @@ class FrameLoader(QObject):
             return
         self._pending.discard((kind, key, path))
         if isinstance(result, str):
+            self._failed[(kind, key)] = path
             self.failed.emit(kind, key, result)
             return
         self.invalidate(kind, key)

@@ -65,6 +65,7 @@ from .viewer import MODE_LABELS, MODES, PointMark, Viewer
 from .workers import OpenResult, RunController, Worker
 
 RECENT_KEY = "panel/recent"
+STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")     # dropped on an open shot: a reference
 MAX_RECENT = 12
 PREFETCH = 8
 
@@ -552,10 +553,17 @@ class KinochromePanel(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        """A dropped sequence, frame, folder or session opens; with a shot open, a dropped PNG/JPEG still
+        becomes the current frame's colour reference instead."""
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.open_path(urls[0].toLocalFile())
-            event.acceptProposedAction()
+        if not urls:
+            return
+        path = urls[0].toLocalFile()
+        if self.shot is not None and path.lower().endswith(STILL_SUFFIXES) and os.path.isfile(path):
+            self.set_reference(path)
+        else:
+            self.open_path(path)
+        event.acceptProposedAction()
 
     # ================================================================================================ frames
     def set_frame(self, frame: int, force: bool = False) -> None:
@@ -570,8 +578,7 @@ class KinochromePanel(QWidget):
         self.frame_spin.blockSignals(True)
         self.frame_spin.setValue(frame)
         self.frame_spin.blockSignals(False)
-        self._refresh_view()
-        self._refresh_inspector()
+        self._refresh_keyframes()            # list highlight, Remove Key, inspector, viewer
         self.frameChanged.emit(frame)
 
     def step(self, n: int) -> None:
