@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{host}: {line}")
         return 0
 
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - install.py runs under whatever python3 the user has
         raise SystemExit(f"install.py: Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
     python = venv_python(venv)
     if not python.exists():

@@ -237,7 +237,11 @@ class ShotPipeline:
         first = frameio.read_frame(plan.shot.path(plan.shot.frames[0]), layer=s.layer, frame=plan.shot.frames[0])
         cs = colour.check_colourspace(s.colourspace) if s.colourspace != "auto" else colour.guess_colourspace(first)
         self.summary.colourspace = cs
-        max_linear = colour.encoded_max_linear(first, cs)
+        max_linear = colour.encoded_max_linear(first, cs, s.out_bit_depth)
+        # Integer outputs need the stored code values re-picked to keep luminance within one code value;
+        # half and float already hold it to ~5e-4 relative, well inside the 1e-3 the guarantee allows.
+        storage = colour.storage_type(first, s.out_bit_depth)
+        self.quantise = storage if storage and storage.startswith("uint") else None
         full_size = (first.width, first.height)
         size = working_size(first.width, first.height, s.working_size)
         configure_threads(s.threads)
@@ -408,7 +412,7 @@ class ShotPipeline:
             hint_full = upsample_chroma(hint_ab, small, lightness)
             conf_full = np.clip(resize_plane(conf, (width, height)), 0.0, 1.0)
         ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
-        out = colour.recombine_chroma(frame.rgb, ab, cs, max_linear)
+        out = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=getattr(self, "quantise", None))
         return out, conf_full
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from kinochrome.core.errors import Cancelled, KinochromeError
 from kinochrome.core.job import CancelToken, JobEvent, JobSettings, JobSummary, run_job
@@ -47,7 +47,7 @@ class BackgroundJob:
         self.last_event: JobEvent | None = None
         self._thread = threading.Thread(target=self._run, name="kinochrome-job", daemon=True)
 
-    def start(self) -> "BackgroundJob":
+    def start(self) -> BackgroundJob:
         self._thread.start()
         return self
 
@@ -81,7 +81,7 @@ class BackgroundJob:
             outcome.cancelled = True
         except KinochromeError as exc:
             outcome.error = str(exc)
-        except Exception as exc:  # a bug, not bad input: keep the traceback for the host's log
+        except Exception as exc:  # noqa: BLE001 - a bug, not bad input: the host logs the traceback
             outcome.error = f"unexpected error: {exc.__class__.__name__}: {exc}"
             outcome.details = traceback.format_exc()
         outcome.seconds = time.monotonic() - started

@@ -50,4 +50,4 @@ def test_plugin_imports_no_host():
 def test_no_top_level_module_shadows_hosts(name, tmp_path):
     """Outside the repo root (as inside Nuke) our folders are only reachable as kinochrome.*."""
     code = f"import importlib.util, sys; sys.exit(0 if importlib.util.find_spec({name!r}) is None else 1)"
-    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=False).returncode == 0
