@@ -1,6 +1,6 @@
 """Render the panel screenshots in docs/ (offscreen, ``widget.grab()``).
 
-    .venv/bin/python scripts/panel_screenshots.py [--out docs/images] [--method reinhard]
+    .venv/bin/python scripts/panel_screenshots.py [--out docs/images] [--method auto|model|knn|reinhard|histogram]
 
 Writes ``panel_empty.png``, ``panel_wipe.png`` (shot loaded, before/after wipe on a run result),
 ``panel_keyframe_points.png`` (a keyframe with a reference and colour points) and ``panel_running.png`` (a run in
@@ -59,8 +59,14 @@ def prepare_shot(folder: Path) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(REPO / "docs" / "images"))
-    ap.add_argument("--method", default="reinhard", help="colourisation method for the run (default reinhard)")
+    ap.add_argument("--method", default="auto",
+                    help="colourisation method for the run; auto (default): the model when one is installed, "
+                         "else knn")
     args = ap.parse_args(argv)
+    if args.method == "auto":
+        from kinochrome.core.model import list_models
+
+        args.method = "model" if list_models() else "knn"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 

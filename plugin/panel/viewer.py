@@ -302,6 +302,11 @@ class Viewer(QWidget):
                 p.drawEllipse(c, rad, rad)
                 if sel:
                     p.drawEllipse(c, rad + 4, rad + 4)
+                label = QPointF(c.x() + rad * 0.75 + 3, c.y() - rad * 0.75 - 3)
+                p.setPen(QColor(0, 0, 0, 200))
+                p.drawText(label + QPointF(1, 1), str(i + 1))
+                p.setPen(theme.ACCENT if sel else QColor(255, 255, 255))
+                p.drawText(label, str(i + 1))
 
     def _paint_hud(self, p: QPainter) -> None:
         if not self.hud_lines and not self.hud_alert:
