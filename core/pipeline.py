@@ -338,6 +338,11 @@ class ShotPipeline:
                     continue
                 submit_reads()
                 rgb, confidence = self._colourise(f, frame, cs, max_linear, size, propagator, classical)
+                nonfinite = colour.count_nonfinite(frame.rgb)
+                if nonfinite and f in to_write:
+                    message = f"{frame.path}: {nonfinite} NaN/Inf pixels passed through unchanged"
+                    self.warnings.append(message)
+                    yield JobEvent("warning", frame=f, message=message)
                 if f in to_write:
                     out_path = sequence.frame_path(plan.out_pattern, f)
                     extra = {"confidence": confidence} if s.confidence_aov else None

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 from kinochrome.core import frameio, sequence
 from kinochrome.core.colour import from_linear, guess_colourspace, to_linear
@@ -311,3 +312,24 @@ def test_interrupt_then_resume_matches_whole_run(tmp_path, make_sequence, refere
         a = read(sequence.frame_path(out, f)).rgb
         b = read(sequence.frame_path(whole, f)).rgb
         assert np.allclose(a, b, atol=2e-3), f"frame {f} differs from the uninterrupted run"
+
+
+def test_nan_and_inf_pixels_reported_and_passed_through(tmp_path, make_sequence, reference, capsys):
+    pattern = make_sequence(tmp_path / "in", n=2, bits=32)
+    path = sequence.frame_path(pattern, 1002)
+    frame = read(path)
+    pixels = frame.rgb.copy()
+    pixels[5, 7] = np.nan
+    pixels[9, 3] = np.inf
+    spec = oiio.ImageSpec(frame.spec)
+    buf = oiio.ImageBuf(spec)
+    buf.set_pixels(oiio.ROI(), pixels)
+    assert buf.write(path)
+    out = str(tmp_path / "o" / "s.####.exr")
+    assert run_cli("colorize", pattern, "-o", out, "--method", "reinhard", "--ref", f"1001={reference}",
+                   "--json") == 0
+    events = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert any(e["event"] == "warning" and "2 NaN/Inf" in e["message"] and "shot.1002.exr" in e["message"]
+               for e in events)
+    result = read(sequence.frame_path(out, 1002)).rgb
+    assert np.isnan(result[5, 7]).all() and np.isinf(result[9, 3]).all()
