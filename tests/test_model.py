@@ -195,3 +195,17 @@ def test_loss_decreases_towards_truth():
     bad = torch.zeros(1, len(bins), 2, 2)
     mask = torch.zeros(1, 1, 8, 8)
     assert loss(good, truth, truth, mask)["loss"] < loss(bad, truth * 0, truth, mask)["loss"]
+
+
+def test_ship_updates_card(tiny, tmp_path):
+    from kinochrome.core.model.ship import ship, time_inference
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.safetensors").write_bytes(tiny.read_bytes())
+    (run / "best.json").write_text(tiny.with_suffix(".json").read_text())
+    timings = time_inference(run / "best.safetensors", [(16, 32)], repeats=1)
+    out = ship(run, "shipped", tmp_path / "models", extra={"inference_ms_cpu": timings, "validation": {"x": 1}})
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["name"] == "shipped" and card["validation"]["x"] == 1 and "32x16" in card["inference_ms_cpu"]
+    assert load_model(str(out), "cpu").name == "shipped"
