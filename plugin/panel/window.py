@@ -133,9 +133,9 @@ class KinochromePanel(QWidget):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.qsettings = settings if settings is not None else QSettings("Kinochrome", "Kinochrome")
-        if autosave_dir is None:
-            base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-            autosave_dir = Path(base or Path.home() / ".kinochrome") / "autosave"
+        if autosave_dir is None:         # the same folder whichever host the panel runs in
+            base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+            autosave_dir = Path(base or Path.home() / ".local" / "share") / "kinochrome" / "autosave"
         self.autosave_dir = Path(autosave_dir)
 
         self.doc = SessionDocument(self)
@@ -496,6 +496,7 @@ class KinochromePanel(QWidget):
         self.frame = self.first
         self._add_recent(result.request)
         self.viewer.fit()
+        self.message_bar.hide()                  # messages about the previous shot no longer apply
         for level, text in result.messages:
             self.show_message(level, text)
         n = self.last - self.first + 1
