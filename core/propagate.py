@@ -6,9 +6,11 @@ shot, frame to frame, along dense optical flow on luminance (OpenCV DIS, preset 
 * each step warps chroma and confidence with ``cv2.remap`` (chroma premultiplied by confidence, so pixels
   with no hint do not bleed gray into those with one);
 * the confidence is multiplied per step by the forward-backward consistency of the flow (a pixel whose
-  forward and backward flows disagree is occluded or mismatched: Sundaram et al.'s test, made soft) and
-  by ``decay ** frames`` (hints fade with distance from their keyframe); pixels warped in from outside
-  the frame get none;
+  forward and backward flows disagree is occluded or mismatched: Sundaram et al.'s test), weighed by the
+  chroma error it can cause (an uncertain flow inside a region of one colour does little harm), by a
+  photometric check (an occluded pixel lands on something of another brightness), and by
+  ``decay ** frames`` (hints fade with distance from their keyframe); pixels warped in from outside the
+  frame get none;
 * a keyframe reaches at most ``reach`` frames (each pixel carries the distance to the keyframe it came
   from), and nothing crosses a scene cut (:mod:`kinochrome.core.cuts`);
 * keyframes met on the way are laid *over* the carried hints (a keyframe's own hint wins where it is
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -68,16 +71,26 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-def flow_maps(dis: cv2.DISOpticalFlow, target_l: np.ndarray, source_l: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each pixel of the target frame comes from in the source frame, and how much to trust it.
+class FlowStep(NamedTuple):
+    """One frame-to-frame step: where each target pixel comes from in the source, and the evidence about
+    it, all ``(H, W)`` float32 at working size.
 
-    Returns ``(map_x, map_y, consistency)``, each ``(H, W)`` float32: ``cv2.remap(source_image, map_x,
-    map_y, ...)`` aligns a source image to the target. ``consistency`` in [0, 1]: 1 where the backward flow
-    (source -> target) undoes the forward one within Sundaram et al.'s tolerance
-    ``|w + w'|^2 <= 0.01 (|w|^2 + |w'|^2) + 0.5``, falling off exponentially beyond (occlusions,
-    mismatches), and 0 where the source position lies outside the frame.
+    ``map_x``/``map_y``: source coordinates (``cv2.remap`` aligns a source image to the target);
+    ``excess``: forward-backward inconsistency beyond Sundaram et al.'s tolerance
+    ``|w + w'|^2 <= 0.01 (|w|^2 + |w'|^2) + 0.5``, in pixels (0 = consistent); ``inside``: 1 where the
+    source position lies in the frame; ``photometric``: |L* target - L* warped source| after exposure
+    matching (an occluded pixel usually lands on something of another brightness).
     """
+
+    map_x: np.ndarray
+    map_y: np.ndarray
+    excess: np.ndarray
+    inside: np.ndarray
+    photometric: np.ndarray
+
+
+def flow_step(dis: cv2.DISOpticalFlow, target_l: np.ndarray, source_l: np.ndarray) -> FlowStep:
+    """Dense flow target -> source and back (DIS on 8-bit L*, exposure-matched) -> :class:`FlowStep`."""
     h, w = target_l.shape
     t8 = to_u8(target_l)
     s8 = to_u8(source_l, like=target_l)
@@ -87,26 +100,54 @@ def flow_maps(dis: cv2.DISOpticalFlow, target_l: np.ndarray, source_l: np.ndarra
     map_x = xs + f_ts[..., 0]
     map_y = ys + f_ts[..., 1]
     back = cv2.remap(f_st, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    err2 = ((f_ts + back) ** 2).sum(-1)
-    tol = 0.01 * ((f_ts ** 2).sum(-1) + (back ** 2).sum(-1)) + 0.5
-    consistency = np.exp(-np.maximum(err2 - tol, 0.0) / tol)
-    inside = (map_x >= -0.5) & (map_x <= w - 0.5) & (map_y >= -0.5) & (map_y <= h - 0.5)
-    return map_x, map_y, (consistency * inside).astype(np.float32)
+    err = np.sqrt(((f_ts + back) ** 2).sum(-1))
+    tol = np.sqrt(0.01 * ((f_ts ** 2).sum(-1) + (back ** 2).sum(-1)) + 0.5)
+    inside = ((map_x >= -0.5) & (map_x <= w - 0.5) & (map_y >= -0.5) & (map_y <= h - 0.5)).astype(np.float32)
+    warped = cv2.remap(s8, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    photometric = np.abs(warped.astype(np.float32) - t8.astype(np.float32)) / 2.55
+    return FlowStep(map_x, map_y, np.maximum(err - tol, 0.0).astype(np.float32), inside, photometric)
 
 
-def warp_state(state: State, maps: tuple[np.ndarray, np.ndarray, np.ndarray], distance: int,
-               decay: float, reach: int) -> State | None:
-    """Carry a state one step along ``maps`` (from :func:`flow_maps`), ``distance`` frames further from its
-    keyframes. Returns None when no confidence is left."""
+#: Chroma error (a*b* units) an inconsistent flow may cause before the step's trust falls to 1/e.
+CHROMA_TOLERANCE = 4.0
+#: Inconsistency (px beyond tolerance) that is an occlusion whatever the colours around.
+GROSS_INCONSISTENCY = 4.0
+#: Photometric difference (L*) tolerated before trust falls (grain, flicker residue).
+PHOTOMETRIC_TOLERANCE = 6.0
+
+
+def step_consistency(step: FlowStep, warped_ab: np.ndarray) -> np.ndarray:
+    """Trust ``(H, W)`` in [0, 1] of one warp step for chroma ``warped_ab (H, W, 2)`` already warped.
+
+    A flow error matters for colour only where the colour changes: the chroma error a pixel can get is
+    about the inconsistency (px) times the local chroma gradient (a*b* per px). So inside a region of one
+    colour an uncertain flow (low texture, where DIS is weakest) keeps its hints, while at colour edges it
+    does not. Gross inconsistencies (occlusions) and photometric mismatches lose trust regardless; pixels
+    from outside the frame get none.
+    """
+    gx = cv2.Sobel(warped_ab, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(warped_ab, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    gradient = np.sqrt((gx ** 2 + gy ** 2).sum(-1))
+    chroma_error = step.excess * gradient
+    trust = np.exp(-((chroma_error / CHROMA_TOLERANCE) ** 2))
+    trust *= np.exp(-np.maximum(step.excess - GROSS_INCONSISTENCY, 0.0) / 2.0)
+    trust *= np.exp(-np.maximum(step.photometric - PHOTOMETRIC_TOLERANCE, 0.0) / PHOTOMETRIC_TOLERANCE)
+    return (trust * step.inside).astype(np.float32)
+
+
+def warp_state(state: State, step: FlowStep, distance: int, decay: float, reach: int) -> State | None:
+    """Carry a state one :class:`FlowStep`, ``distance`` frames further from its keyframes: chroma warped
+    premultiplied by confidence, confidence times :func:`step_consistency` times ``decay ** distance``,
+    none beyond ``reach``. Returns None when no confidence is left."""
     ab, conf, age = state
-    map_x, map_y, consistency = maps
     stack = np.dstack([ab * conf[..., None], conf, age * conf])
-    warped = cv2.remap(stack, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    warped = cv2.remap(stack, step.map_x, step.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                       borderValue=0)
     c = warped[..., 2]
     safe = np.maximum(c, 1e-6)
     new_ab = warped[..., 0:2] / safe[..., None]
     new_age = warped[..., 3] / safe + distance
-    new_conf = c * consistency * np.float32(decay ** distance)
+    new_conf = c * step_consistency(step, new_ab) * np.float32(decay ** distance)
     new_conf[(new_age > reach + 0.5) | (new_conf < MIN_CONFIDENCE)] = 0.0
     if not new_conf.any():
         return None
@@ -340,7 +381,7 @@ class Propagator:
 
     # -- the passes
     def _step(self, state: State, target_l: np.ndarray, source_l: np.ndarray, distance: int) -> State | None:
-        return warp_state(state, flow_maps(self._dis, target_l, source_l), distance, self.decay, self.reach)
+        return warp_state(state, flow_step(self._dis, target_l, source_l), distance, self.decay, self.reach)
 
     def _advance_forward(self, i: int) -> None:
         if self._fwd_pos < i - 1:
