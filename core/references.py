@@ -42,8 +42,10 @@ from .lab import linear_to_lab, srgb_to_lab, srgb_to_linear
 
 #: Aspect ratios closer than this (relative) count as the same: the reference is just resampled.
 ASPECT_TOLERANCE = 0.01
-#: Mean chroma (|ab|, L*a*b* units) below which a reference is grayscale: it has no colour to give.
+#: Mean chroma (|ab|, L*a*b* units) below which a reference is grayscale: it has no colour to give ...
 GRAYSCALE_CHROMA = 2.0
+#: ... unless a few percent of it are clearly coloured (a gray still with a red flag still has colour).
+GRAYSCALE_PEAK_CHROMA = 10.0
 #: L* correlation with the frame above which an ``auto`` reference is the painted keyframe itself.
 PAINTED_CORRELATION = 0.9
 #: Painted reference trust: full where |L*ref - L*frame| <= LOW, none from HIGH on (after exposure fit).
@@ -115,6 +117,13 @@ def mean_chroma(lab: np.ndarray) -> float:
     return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
 
 
+def is_grayscale(lab: np.ndarray) -> bool:
+    """True when an L*a*b* image has no colour to give: mean chroma below 2 and its 98th percentile below
+    10 (so a mostly gray picture with one coloured object still counts as colour)."""
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    return float(chroma.mean()) < GRAYSCALE_CHROMA and float(np.percentile(chroma, 98)) < GRAYSCALE_PEAK_CHROMA
+
+
 def _centre_crop(img: np.ndarray, aspect: float) -> np.ndarray:
     """The largest centred window of ``img`` with width/height = ``aspect``."""
     h, w = img.shape[:2]
@@ -144,7 +153,8 @@ def load_reference(path: str, frame_size: tuple[int, int], fit: bool = False,
     Resampled (in linear light) when its aspect ratio matches the shot's within 1%. Another aspect ratio is
     an error unless ``fit``: then it is centre-cropped to the shot's aspect ratio first. Errors
     (:class:`ColourReferenceError`, naming the file and, when given, the keyframe ``frame``): the file is
-    missing or unreadable, another aspect ratio without ``fit``, a grayscale reference (mean |ab| < 2).
+    missing or unreadable, another aspect ratio without ``fit``, a grayscale reference (mean |ab| < 2,
+    see :func:`is_grayscale`).
     """
     if not path:
         raise ColourReferenceError(f"keyframe {frame}: no colour reference file given")
@@ -161,7 +171,7 @@ def load_reference(path: str, frame_size: tuple[int, int], fit: bool = False,
                                        f"{shot_aspect:.2f}; use --fit to crop")
         linear = _centre_crop(linear, shot_aspect)
     lab = linear_to_lab(resize_image(np.ascontiguousarray(linear), (width, height)))
-    if mean_chroma(lab) < GRAYSCALE_CHROMA:
+    if is_grayscale(lab):
         raise ColourReferenceError(f"{label}: reference is grayscale; it has no colour to give")
     return lab.astype(np.float32)
 

@@ -85,6 +85,13 @@ def test_grayscale_reference_is_an_error(tmp_path):
         load_reference(path, (W, H))
 
 
+def test_gray_picture_with_one_coloured_object_is_colour(tmp_path):
+    lab = colour_scene()
+    lab[..., 1:] = 0.0
+    lab[5:15, 5:15, 1] = 60.0          # 3% of the picture: mean chroma < 2, but clearly coloured
+    assert load_reference(write_png(tmp_path / "flag.png", lab), (W, H)).shape == (H, W, 3)
+
+
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(ColourReferenceError, match=r"keyframe 1001: nothere\.png: colour reference not found"):
         load_reference(str(tmp_path / "nothere.png"), (W, H), frame=1001)
