@@ -26,8 +26,9 @@ from functools import lru_cache
 import numpy as np
 import OpenImageIO as oiio
 
+from . import lab as _lab
 from .errors import ColourspaceError
-from .lab import REC709_LUMA, lab_to_linear, y_to_lightness
+from .lab import REC709_LUMA
 
 LINEAR_REC709 = "lin_rec709"
 SRGB = "sRGB"
@@ -43,6 +44,9 @@ _BUILTIN_LINEAR = "Linear Rec.709 (sRGB)"
 _BUILTIN_SRGB = "sRGB Encoded Rec.709 (sRGB)"
 
 _TINY_Y = 1e-8  # luminance below this is treated as black: no chroma
+# Lab -> linear Rec.709 constants (the same as core/lab.py) as plain floats for the torch path.
+_LAB_WHITE = tuple(float(v) for v in _lab._WHITE)
+_LAB_XYZ_TO_RGB = tuple(tuple(float(v) for v in row) for row in _lab._XYZ_TO_RGB)
 
 
 @lru_cache(maxsize=1)
@@ -415,6 +419,57 @@ def _store_with_luminance(encoded: np.ndarray, y: np.ndarray, canonical: str, qu
     return _fix_per_channel(encoded, y, canonical, quantise, lo)
 
 
+def _luminance(linear: np.ndarray) -> np.ndarray:
+    """Rec.709 Y of ``(N, 3)`` linear, channel by channel (a tall (N, 3) @ (3,) product is far slower)."""
+    return _WR * linear[:, 0] + _WG * linear[:, 1] + _WB * linear[:, 2]
+
+
+def chroma_on_luminance(y: np.ndarray, ab: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Linear Rec.709 colours with luminance exactly ``y`` and chroma ``ab``, fitted into [lo, hi].
+
+    y: ``(N,)`` float32 linear luminance (may exceed 1); ab: ``(N, 2)`` float32 a*b*.
+    Returns ``(colour (N, 3) float32 linear, lit (N,) bool)``. The colour is L*(clip(y, 0, 1)) with the
+    given a*b* converted to linear (CIE L*a*b* D65, core/lab.py), scaled so its luminance is y, then pulled
+    toward grey ``(y, y, y)`` just enough to fit ``[lo, hi]`` (``out = y + s (c - y)`` keeps y). Pixels
+    with y <= 0 (not ``lit``) come back grey. Runs in torch: the dozen full-frame passes use every core.
+    """
+    import torch
+
+    yt = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))
+    abt = torch.from_numpy(np.ascontiguousarray(ab, dtype=np.float32))
+    eps, kappa = 216.0 / 24389.0, 24389.0 / 27.0
+    yc = yt.clamp(0.0, 1.0)
+    fy = torch.where(yc > eps, yc.clamp_min(1e-12).pow(1.0 / 3.0), (kappa * yc + 16.0) / 116.0)
+
+    def finv(f: torch.Tensor) -> torch.Tensor:
+        f3 = f * f * f
+        return torch.where(f3 > eps, f3, (116.0 * f - 16.0) / kappa)
+
+    white = _LAB_WHITE
+    x = finv(fy + abt[:, 0] / 500.0) * white[0]
+    yy = finv(fy) * white[1]
+    z = finv(fy - abt[:, 1] / 200.0) * white[2]
+    m = _LAB_XYZ_TO_RGB
+    r = m[0][0] * x + m[0][1] * yy + m[0][2] * z
+    g = m[1][0] * x + m[1][1] * yy + m[1][2] * z
+    b = m[2][0] * x + m[2][1] * yy + m[2][2] * z
+    colour_y = _WR * r + _WG * g + _WB * b
+    lit = (yt > _TINY_Y) & (colour_y > _TINY_Y)
+    scale = torch.where(lit, yt / torch.where(lit, colour_y, torch.ones_like(colour_y)), torch.zeros_like(yt))
+    r, g, b = (torch.where(lit, c * scale, yt) for c in (r, g, b))
+    top = torch.maximum(torch.maximum(r, g), b)
+    bottom = torch.minimum(torch.minimum(r, g), b)
+    one = torch.ones_like(yt)
+    s_hi = torch.where(top > hi, (hi - yt) / (top - yt), one) if np.isfinite(hi) else one
+    s_lo = torch.where(bottom < lo, (lo - yt) / (bottom - yt), one)
+    s = torch.nan_to_num(torch.minimum(s_hi, s_lo), nan=0.0).clamp(0.0, 1.0)
+    s = torch.where(lit, s, one)
+    out = torch.stack([yt + s * (c - yt) for c in (r, g, b)], dim=1)
+    # The clip only removes float rounding left by the pull toward grey (lit pixels only: unlit stay y).
+    out = torch.where(lit[:, None], out.clamp(lo, hi), out)
+    return out.numpy(), lit.numpy()
+
+
 def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, max_linear: float | None,
                      quantise: str | None = None) -> np.ndarray:
     """New chroma on the ORIGINAL luminance: ``(H, W, 3)`` encoded in, ``(H, W, 2)`` a*b* -> ``(H, W, 3)`` encoded.
@@ -444,23 +499,13 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
     if bad_linear.any():  # e.g. Inf after decoding a huge value: passes through as well
         bad |= bad_linear
         linear[bad] = 0.0
-    y = linear @ _LUMA
-
-    lab = np.empty_like(linear)
-    lab[:, 0] = y_to_lightness(np.clip(y, 0.0, 1.0))
-    lab[:, 1:] = flat_ab
-    colour = lab_to_linear(lab)
-    colour_y = colour @ _LUMA
-    lit = (y > _TINY_Y) & (colour_y > _TINY_Y)
-    scale = np.where(lit, y / np.where(lit, colour_y, 1.0), 0.0).astype(np.float32)
-    colour = np.where(lit[:, None], colour * scale[:, None], y[:, None])
-
+    y = _luminance(linear)
     hi = np.inf if max_linear is None else float(max_linear)
     lo = 0.0
     if max_linear is not None:
         # Integer encodings whose code 0 is above linear 0 cannot store less.
         lo = max(0.0, float(_convert(np.zeros((1, 3)), canonical, decode=True).max()))
-    colour = np.where(lit[:, None], _toward_grey(colour, y, lo, hi), colour)
+    colour, lit = chroma_on_luminance(y, flat_ab, lo, hi)
 
     encoded = _convert(colour, canonical, decode=False)
     if quantise not in (None, "float"):
