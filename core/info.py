@@ -131,9 +131,9 @@ def format_info(d: dict) -> str:
     if "resolution" in d:
         width, height = d["resolution"]
         rows.append(("Resolution", f"{width}x{height}"))
-        if d["data_window"] != d["display_window"]:
-            rows.append(("Data window", _window(d["data_window"])))
-            rows.append(("Display window", _window(d["display_window"])))
+        same = "" if d["data_window"] != d["display_window"] else "  (same as display)"
+        rows.append(("Data window", _window(d["data_window"]) + same))
+        rows.append(("Display window", _window(d["display_window"])))
         channels = ",".join(d["channels"])
         rows.append(("Channels", channels + (f"  (layer {d['layer']})" if d.get("layer") else "")))
         if len(d.get("layers", [])) > 1:
