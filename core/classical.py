@@ -222,6 +222,16 @@ class ClassicalColouriser:
         self._ref_ab = ref[..., 1:3].reshape(-1, 2)
         self._ref_l_mean = float(self._ref_l.mean())
         self._ref_l_std = float(self._ref_l.std())
+        # Everything that depends on the reference alone is computed once (a shot reuses one colouriser).
+        if method in ("histogram", "reinhard"):
+            bands = self.HISTOGRAM_BANDS if method == "histogram" else self.REINHARD_BANDS
+            self._centres = _band_centres(self._ref_l, bands)
+            self._membership = _band_membership(self._ref_l, self._centres)
+            # Hard (nearest-centre) bands for the reference's statistics, so a band's chroma is not pulled
+            # by pixels of a neighbouring band; frames interpolate between bands (soft), so no banding.
+            ref_band = _band_weights(self._ref_l, self._centres).argmax(1)
+            self._band_ab = [self._ref_ab[ref_band == b] for b in range(self._centres.size)]
+            self._band_sorted = [np.sort(v, axis=0) for v in self._band_ab]
         if method == "knn":
             feats = texture_features(ref[..., 0]).reshape(-1, 5)
             keep = grid_sample_indices(ref.shape[0], ref.shape[1], KNN_REFERENCE_SAMPLES)
@@ -245,30 +255,23 @@ class ClassicalColouriser:
     def _histogram(self, lab: np.ndarray) -> np.ndarray:
         h, w = lab.shape[:2]
         lum = match_histogram(lab[..., 0].ravel(), self._ref_l)
-        has_ab = lab.shape[2] >= 3
-        frame_ab = lab[..., 1:3].reshape(-1, 2) if has_ab else np.zeros((h * w, 2), np.float32)
-        centres = _band_centres(self._ref_l, self.HISTOGRAM_BANDS)
-        ref_w = _band_weights(self._ref_l, centres)
-        frame_w = _membership_of(lum, _band_membership(self._ref_l, centres))
+        frame_ab = lab[..., 1:3].reshape(-1, 2) if lab.shape[2] >= 3 else np.zeros((h * w, 2), np.float32)
+        frame_w = _membership_of(lum, self._membership)
         frame_band = frame_w.argmax(1)
         out = np.zeros((h * w, 2), dtype=np.float32)
-        for b in range(centres.size):
-            # Reference pixels of the band (soft membership above one half keeps neighbours apart).
-            ref_sel = ref_w[:, b] >= 0.5
-            if not ref_sel.any():
-                ref_sel = ref_w[:, b] > 0
-            band_ab = np.zeros((h * w, 2), dtype=np.float32)
+        for b, ref_sorted in enumerate(self._band_sorted):
+            touch = frame_w[:, b] > 0
+            if not touch.any() or ref_sorted.shape[0] == 0:
+                continue
+            sel = frame_band == b
+            band_ab = np.zeros((int(touch.sum()), 2), dtype=np.float32)
             for c in range(2):
-                ref_vals = self._ref_ab[ref_sel, c]
-                sel = frame_band == b
-                # Match all pixels that touch the band; each contributes by its soft weight below.
-                touch = frame_w[:, b] > 0
-                if touch.any():
-                    src = frame_ab[touch, c]
-                    # The frame's own band distribution defines the ranks (not just the touching pixels').
-                    base = frame_ab[sel, c] if sel.any() else src
-                    band_ab[touch, c] = _match_to(src, base, ref_vals)
-            out += band_ab * frame_w[:, b:b + 1]
+                # Pixels touching the band are matched using the ranks of the band's own pixels; each
+                # contributes by its soft membership.
+                src = frame_ab[touch, c]
+                base = frame_ab[sel, c] if sel.any() else src
+                band_ab[:, c] = _match_to(src, base, ref_sorted[:, c])
+            out[touch] += band_ab * frame_w[touch, b:b + 1]
         return out.reshape(h, w, 2)
 
     # -- reinhard
@@ -278,19 +281,14 @@ class ClassicalColouriser:
         s = self._ref_l_std / max(float(lum.std()), 1e-3)
         lum = (lum - lum.mean()) * s + self._ref_l_mean
         frame_ab = lab[..., 1:3].reshape(-1, 2) if lab.shape[2] >= 3 else np.zeros((h * w, 2), np.float32)
-        centres = _band_centres(self._ref_l, self.REINHARD_BANDS)
-        # Reference statistics from hard (nearest-centre) bands, so a band's mean is not pulled by pixels
-        # of a neighbouring band; the frame interpolates between bands (soft) so no banding appears.
-        ref_band = _band_weights(self._ref_l, centres).argmax(1)
-        frame_w = _membership_of(lum, _band_membership(self._ref_l, centres))
+        frame_w = _membership_of(lum, self._membership)
         out = np.zeros((h * w, 2), dtype=np.float32)
-        for b in range(centres.size):
-            rw = (ref_band == b).astype(np.float32)[:, None]
+        for b, ref_ab in enumerate(self._band_ab):
             fw = frame_w[:, b:b + 1]
-            r_mean = (rw * self._ref_ab).sum(0) / max(float(rw.sum()), 1e-6)
-            r_std = np.sqrt((rw * (self._ref_ab - r_mean) ** 2).sum(0) / max(float(rw.sum()), 1e-6))
-            if float(fw.sum()) < 1e-6:
+            if float(fw.sum()) < 1e-6 or ref_ab.shape[0] == 0:
                 continue
+            r_mean = ref_ab.mean(0)
+            r_std = ref_ab.std(0)
             f_mean = (fw * frame_ab).sum(0) / float(fw.sum())
             f_std = np.sqrt((fw * (frame_ab - f_mean) ** 2).sum(0) / float(fw.sum()))
             # A gray frame has no chroma spread to scale: its std ~ 0, so it gets the band mean only.
@@ -319,7 +317,8 @@ class ClassicalColouriser:
 
 
 def _match_to(values: np.ndarray, base: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Histogram-match ``values`` using the ranks they would have within ``base``'s distribution."""
+    """Histogram-match ``values`` using the ranks they would have within ``base``'s distribution, to the
+    distribution of ``reference`` (sorted)."""
     if reference.size == 0:
         return np.zeros_like(values)
     base = np.sort(base)
@@ -327,7 +326,7 @@ def _match_to(values: np.ndarray, base: np.ndarray, reference: np.ndarray) -> np
         # Degenerate (gray) distribution: every value sits at the median rank.
         return np.full_like(values, np.median(reference))
     quant = np.interp(values, base, (np.arange(base.size) + 0.5) / base.size)
-    ref = np.sort(reference)
+    ref = reference      # sorted by the caller
     return np.interp(quant, (np.arange(ref.size) + 0.5) / ref.size, ref).astype(np.float32)
 
 
