@@ -200,15 +200,21 @@ class Propagator:
     may travel; ``cuts``: frame numbers that start a new scene, or None to detect them
     (:func:`kinochrome.core.cuts.is_cut`) near the keyframes. ``decay``: confidence kept per frame.
 
+    ``span``: ``(first, last)`` frames that will be asked for (a farm chunk, a ``--frames`` range), when
+    only part of ``frames`` is: the cut scan then reads only near keyframes that can reach the span, and
+    the warnings cover only the span.
+
     ``warnings``: one line per stretch of frames no keyframe reaches (they fall back to automatic colour).
+    Reading it the first time runs the cut scan (reads within ``reach`` of the keyframes).
     ``reads``: calls of ``read_lightness`` so far; ``held_frames`` / ``max_held_frames``: frames whose
     arrays are held now / at most so far.
     """
 
     def __init__(self, frames: Sequence[int], keyframe_hints: dict[int, Hints],
                  read_lightness: Callable[[int], np.ndarray], reach: int, cuts: set[int] | None = None,
-                 *, decay: float = DEFAULT_DECAY):
+                 *, decay: float = DEFAULT_DECAY, span: tuple[int, int] | None = None):
         self.frames = sorted({int(f) for f in frames})
+        self.span = (int(span[0]), int(span[1])) if span is not None else None
         if not self.frames:
             raise UsageError("propagation: the shot has no frames")
         self._index = {f: i for i, f in enumerate(self.frames)}
@@ -304,8 +310,12 @@ class Propagator:
         if self._cuts_given:
             return
         for k in self._key_idx:
+            if self.span is not None and not (
+                    self.span[0] - self.reach <= self.frames[k] <= self.span[1] + self.reach):
+                continue    # cannot reach the frames asked for
+            key_l = self._lightness(k)
             for step in (1, -1):
-                prev_i, prev_l = k, self._lightness(k)
+                prev_i, prev_l = k, key_l
                 j = k + step
                 while (prev_l is not None and 0 <= j < len(self.frames)
                        and abs(self.frames[j] - self.frames[k]) <= self.reach):
@@ -347,6 +357,10 @@ class Propagator:
         for lo, hi in self._coverage():
             covered[lo:hi + 1] = True
             starts_at_cut[lo] = lo > 0 and self._cut.get(self.frames[lo], False)
+        if self.span is not None:
+            # Frames outside the span are nobody's concern here: count them as covered.
+            numbers = np.asarray(self.frames)
+            covered |= (numbers < self.span[0]) | (numbers > self.span[1])
         out = []
         i = 0
         while i < n:
@@ -495,11 +509,12 @@ class FlowOnlyPropagator:
     resampled once (no blur from repeated warping). Frames before the first keyframe get nothing.
 
     Same constructor and :meth:`hints_for` as :class:`Propagator`; ``reach`` and ``cuts`` are accepted and
-    ignored (it is the unconstrained baseline).
+    ignored (it is the unconstrained baseline); ``span`` limits the warnings.
     """
 
     def __init__(self, frames: Sequence[int], keyframe_hints: dict[int, Hints],
-                 read_lightness: Callable[[int], np.ndarray], reach: int = 0, cuts: set[int] | None = None):
+                 read_lightness: Callable[[int], np.ndarray], reach: int = 0, cuts: set[int] | None = None,
+                 *, span: tuple[int, int] | None = None):
         self.frames = sorted({int(f) for f in frames})
         if not self.frames:
             raise UsageError("propagation: the shot has no frames")
@@ -510,11 +525,13 @@ class FlowOnlyPropagator:
         self._dis = cv2.DISOpticalFlow_create(DIS_PRESET)
         self.reads = 0
         self.warnings: list[str] = []
-        if self.keyframes and min(self.keyframes) > self.frames[0]:
-            first_key = min(self.keyframes)
-            before = [f for f in self.frames if f < first_key]
+        first_key = min(self.keyframes) if self.keyframes else None
+        before = [f for f in self.frames if (first_key is None or f < first_key)
+                  and (span is None or span[0] <= f <= span[1])]
+        if before:
             self.warnings.append(f"{format_frames(before[0], before[-1])} come before the first keyframe: "
-                                 "no flow propagation")
+                                 "no flow propagation" if first_key is not None else
+                                 f"{format_frames(before[0], before[-1])} have no keyframe: no flow propagation")
         self._reset()
 
     def _reset(self) -> None:

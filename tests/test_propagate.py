@@ -160,6 +160,21 @@ def test_memory_and_reads_are_bounded_by_reach():
     assert shot.reads <= 4 * len(shot.frames)
 
 
+def test_span_limits_the_scan_and_the_warnings():
+    shot = Shot(count=60)
+    shot.a = canvas(0, width=W + SPEED * 60)
+    keys = {FIRST: shot.key(FIRST), FIRST + 50: shot.key(FIRST + 50)}
+    prop = Propagator(shot.frames, keys, shot.lightness, reach=5, span=(FIRST + 20, FIRST + 30))
+    assert prop.warnings == [(f"frames {FIRST + 20}-{FIRST + 30} are more than 5 frames from a keyframe: "
+                             "automatic colour")]
+    assert shot.reads == 0                       # no keyframe can reach the span: nothing to scan
+    prop = Propagator(shot.frames, keys, shot.lightness, reach=5, span=(FIRST + 40, FIRST + 59))
+    assert prop.warnings == [(f"frames {FIRST + 40}-{FIRST + 44} are more than 5 frames from a keyframe: "
+                             "automatic colour"), (f"frames {FIRST + 56}-{FIRST + 59} are more than 5 frames "
+                             "from a keyframe: automatic colour")]
+    assert 0 < shot.reads <= 11
+
+
 def test_given_cuts_need_no_detection():
     shot = Shot(count=20, cut=FIRST + 12)
     prop = Propagator(shot.frames, {FIRST: shot.key(FIRST)}, shot.lightness, reach=48, cuts={FIRST + 12})
