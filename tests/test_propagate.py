@@ -83,6 +83,22 @@ def test_propagated_chroma_follows_the_motion():
     np.testing.assert_allclose(out[FIRST][1], 1.0)
 
 
+def test_flicker_does_not_break_propagation():
+    shot = Shot()
+
+    def flickering(frame: int) -> np.ndarray:
+        gain = 1.0 + 0.15 * (-1) ** frame          # +-15% exposure, frame to frame
+        return np.clip(shot.lightness(frame) * gain, 0, 100)
+
+    prop = Propagator(shot.frames, {FIRST: shot.key(FIRST)}, flickering, reach=48)
+    assert prop.warnings == [], prop.warnings      # no cut detected
+    ab, conf = run(prop, shot.frames)[FIRST + 10]
+    seen = conf > 0.2
+    assert seen[:, :36].mean() > 0.9
+    truth = shot.truth(FIRST + 10)
+    assert rmse(ab, truth, seen) < 0.25 * rmse(0 * truth, truth, seen)
+
+
 def test_confidence_decays_with_distance():
     shot = Shot()
     prop = Propagator(shot.frames, {FIRST: shot.key(FIRST)}, shot.lightness, reach=48)
