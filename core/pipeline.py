@@ -267,7 +267,9 @@ class ShotPipeline:
                 return self._lab_small(frame, plan, size, cs)[:, :, 0]
 
             kind = FlowOnlyPropagator if s.method == "flow" else Propagator
-            propagator = kind(plan.all_frames, kf_hints, read_lightness, s.reach)
+            # span: the frames this run asks for, so a farm chunk scans for cuts only around its own range.
+            propagator = kind(plan.all_frames, kf_hints, read_lightness, s.reach,
+                              span=(plan.process[0], plan.process[-1]) if plan.process else None)
         total = len(plan.write) + len(plan.kept)
         yield JobEvent("start", total=total, path=plan.out_pattern,
                        data={"input": plan.shot.pattern, "colourspace": cs, "method": s.method,
