@@ -34,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import OpenImageIO as oiio
+
 from kinochrome.core import frameio, sequence
 from kinochrome.core.job import JobSettings, run_job
 from kinochrome.core.lab import REC709_LUMA, srgb_to_linear

@@ -18,12 +18,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import nuke
 from kinochrome.core.errors import KinochromeError
 from kinochrome.core.job import JobEvent, JobSettings, JobSummary, run_job
 from kinochrome.core.session import save_session
 from kinochrome.plugin.runner import BackgroundJob, JobOutcome
-
-import nuke
 
 from . import node as kino_node
 from . import source as src

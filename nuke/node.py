@@ -29,14 +29,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import nuke
 from kinochrome import __version__
 from kinochrome.core import config
 from kinochrome.core.errors import ColourspaceError, SessionError, UsageError
 from kinochrome.core.job import MODES, JobSettings
 from kinochrome.core.sequence import Shot, canonical_pattern
 from kinochrome.core.session import METHODS, Session, load_session, session_path_for
-
-import nuke
 
 from . import source as src
 

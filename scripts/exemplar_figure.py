@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from kinochrome.core import frameio, sequence
 from kinochrome.core.colour import to_display_srgb
 from kinochrome.core.contact import grid, write_png

@@ -70,11 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
     from kinochrome.plugin.panel import KinochromePanel
     from kinochrome.plugin.panel.theme import apply_dark_theme
     from kinochrome.plugin.panel.workers import warm_up
-    from PySide6.QtCore import QEventLoop, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["kinochrome-screenshots"])
     apply_dark_theme(app)

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+
 from kinochrome.core.classical import (
     METHODS,
     ClassicalColouriser,

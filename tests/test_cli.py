@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+
 from kinochrome.core import frameio, sequence
 from kinochrome.core.colour import from_linear, guess_colourspace, to_linear
 from kinochrome.core.lab import REC709_LUMA, linear_to_lab

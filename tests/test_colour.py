@@ -7,6 +7,7 @@ import pytest
 from conftest import write_sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kinochrome.core import colour
 from kinochrome.core.colour import (
     CINEON,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from kinochrome.core import frameio, sequence
 from kinochrome.core.colour import guess_colourspace, to_linear
 from kinochrome.core.errors import Cancelled

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
 from kinochrome.core.job import JobSettings
 from kinochrome.core.session import Keyframe, load_session

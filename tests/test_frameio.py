@@ -18,6 +18,7 @@ from conftest import (
     write_multipart_exr,
     write_sequence,
 )
+
 from kinochrome.core import frameio
 from kinochrome.core.errors import FrameLayoutError, FrameReadError, OutputError
 from kinochrome.core.frameio import check_output_frame, check_output_writable, read_frame, write_frame

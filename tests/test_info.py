@@ -8,6 +8,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 from conftest import write_image, write_sequence
+
 from kinochrome.core.colour import CINEON, check_colourspace
 from kinochrome.core.errors import FrameLayoutError, SequenceError
 from kinochrome.core.info import compact_frames, format_info, human_size, shot_info

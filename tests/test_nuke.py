@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from kinochrome.core import sequence
 from kinochrome.core.session import Keyframe, Session, load_session, save_session
 

@@ -15,11 +15,12 @@ import pytest
 pytest.importorskip("PySide6.QtWidgets")
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, QStandardPaths, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+
 from kinochrome.core.session import Session, load_session, session_path_for
 from kinochrome.plugin.panel import KinochromePanel, add_parser
 from kinochrome.plugin.panel.workers import warm_up
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, QStandardPaths, Qt, QTimer, QUrl
-from PySide6.QtGui import QDropEvent
 
 # What the standalone app does before its window shows: importing torch holds the GIL for ~0.5 s, a one-off
 # start-up cost that is not what the UI-thread measurements below are about.

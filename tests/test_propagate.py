@@ -6,6 +6,7 @@ import itertools
 
 import cv2
 import numpy as np
+
 from kinochrome.core.cuts import detect_cuts, is_cut
 from kinochrome.core.errors import FrameReadError
 from kinochrome.core.propagate import FlowOnlyPropagator, Propagator

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from kinochrome.core.errors import ColourReferenceError, KinochromeError
 from kinochrome.core.lab import lab_to_srgb, srgb_to_lab
 from kinochrome.core.references import (

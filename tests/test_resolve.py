@@ -17,6 +17,7 @@ from types import ModuleType
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+
 from kinochrome.core.errors import UsageError
 from kinochrome.core.job import CancelToken, JobEvent, JobSettings
 from kinochrome.core.sequence import frame_path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from kinochrome.core.errors import OutputError, SequenceError, UsageError
 from kinochrome.core.sequence import (
     canonical_pattern,

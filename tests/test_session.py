@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from kinochrome.core.errors import SessionError
 from kinochrome.core.job import JobSettings
 from kinochrome.core.session import (

@@ -14,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kinochrome.core.session import SESSION_SUFFIX, ColourPoint, Keyframe, Session, save_session
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from kinochrome.core.session import SESSION_SUFFIX, ColourPoint, Keyframe, Session, save_session
 
 
 def absolutised(session: Session) -> Session:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from kinochrome.core.session import METHODS, REFERENCE_KINDS, ColourPoint, Keyframe
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -37,6 +36,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from kinochrome.core.session import METHODS, REFERENCE_KINDS, ColourPoint, Keyframe
 
 from . import theme
 

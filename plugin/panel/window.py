@@ -13,8 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kinochrome.core.job import JobEvent, JobSettings
-from kinochrome.core.session import ColourPoint
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
@@ -45,6 +43,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from kinochrome.core.job import JobEvent, JobSettings
+from kinochrome.core.session import ColourPoint
 
 from . import theme
 from .document import (

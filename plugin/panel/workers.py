@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage
+
 from kinochrome.core.errors import KinochromeError, SessionError
 from kinochrome.core.job import JobEvent, JobSettings
 from kinochrome.core.session import SESSION_SUFFIX, Session, load_session, save_session, session_path_for
 from kinochrome.plugin.runner import BackgroundJob, JobOutcome
-from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
-from PySide6.QtGui import QImage
 
 from .document import absolutised, user_autosave_path
 from .frames import frame_fps, frame_timecode, guess_colourspace, submit, to_qimage
