@@ -402,7 +402,7 @@ class ShotPipeline:
         elif self.model is not None:
             if s.stateless:
                 self.model.reset_state()
-            ab_small = self.model.predict_ab(small, hint_ab, conf * (1.0 if s.ref_strength > 0 else 0.0))
+            ab_small = self.model.predict_ab(small, hint_ab, conf * s.ref_strength)
         else:
             lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])
             ab_small = classical(f).colourise(lab)
