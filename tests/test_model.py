@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from kinochrome.core.errors import ModelError, UsageError
 from kinochrome.core.model import build_tiny_model, list_models, load_model, resolve_model, select_device
 from kinochrome.core.model.bins import (
@@ -68,6 +69,8 @@ def test_hints_are_followed_where_mask_is_one(tiny):
     free = model.predict_ab(lum)
     model.reset_state()
     guided = model.predict_ab(lum, hint, mask)
+    with pytest.raises(UsageError, match="both or neither"):
+        model.predict_ab(lum, hint)
     err_guided = np.abs(guided[9:15, 9:15] - hint[9:15, 9:15]).mean()
     err_free = np.abs(free[9:15, 9:15] - hint[9:15, 9:15]).mean()
     assert err_guided < 0.5 * err_free

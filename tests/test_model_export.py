@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from kinochrome.core.model import build_tiny_model, load_model
 from kinochrome.core.model.export import GuidedFrame, export_torchscript
 from kinochrome.core.model.weights import load_network

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from kinochrome.core.errors import TrainingDataError, UsageError
 from kinochrome.core.model import load_model
 from kinochrome.core.model.data import SequenceSampler, load_clips, load_photos

@@ -73,7 +73,9 @@ class Colouriser:
             raise UsageError(f"lightness must be (H, W), got shape {lum.shape}")
         h, w = lum.shape
         x = np.zeros((4, h, w), np.float32)
-        x[0] = np.clip(lum, 0.0, 100.0) / 100.0
+        x[0] = np.clip(np.nan_to_num(lum), 0.0, 100.0) / 100.0
+        if (hint_ab is None) != (hint_mask is None):
+            raise UsageError("hint_ab and hint_mask go together: give both or neither")
         if hint_ab is not None and hint_mask is not None:
             ab = np.asarray(hint_ab, dtype=np.float32)
             mask = np.clip(np.asarray(hint_mask, dtype=np.float32), 0.0, 1.0)
