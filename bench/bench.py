@@ -103,11 +103,11 @@ def io_floor(pattern: str, out_dir: Path) -> float:
     return time.perf_counter() - started
 
 
-def colourise(pattern: str, out_dir: Path, ref: str | None, device: str) -> float:
+def colourise(pattern: str, out_dir: Path, ref: str | None, device: str, model: str | None = None) -> float:
     shutil.rmtree(out_dir, ignore_errors=True)
     keyframes = [Keyframe(frame=1001, reference=ref, kind="painted")] if ref else []
     settings = JobSettings(input=pattern, output=str(out_dir / Path(pattern).name), keyframes=keyframes,
-                           device=device, mode="overwrite")
+                           device=device, model=model, mode="overwrite")
     started = time.perf_counter()
     run_job(settings)
     return time.perf_counter() - started
@@ -154,6 +154,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rss-frames", default="50,500")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--model", help="model name or path (default: the shipped default model)")
     parser.add_argument("--out", default=str(ROOT / "docs/benchmarks.md"))
     parser.add_argument("--json", help="also write the raw figures here")
     args = parser.parse_args()
@@ -165,11 +166,11 @@ def main() -> int:
             for fmt in args.formats.split(","):
                 pattern, ref = make_shot(work / f"{size_name}-{fmt}" / "in", SIZES[size_name], fmt, args.frames)
                 times: dict[str, list[float]] = {"floor": [], "auto": [], "refs": []}
-                colourise(pattern, work / "warm", None, args.device)  # load model, warm caches
+                colourise(pattern, work / "warm", None, args.device, args.model)  # load model, warm caches
                 for _ in range(args.repeats):
                     times["floor"].append(io_floor(pattern, work / f"{size_name}-{fmt}" / "floor"))
-                    times["auto"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "auto", None, args.device))
-                    times["refs"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "refs", ref, args.device))
+                    times["auto"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "auto", None, args.device, args.model))
+                    times["refs"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "refs", ref, args.device, args.model))
                 med = {k: statistics.median(v) / args.frames for k, v in times.items()}
                 row = {"size": size_name, "format": fmt, "frames": args.frames,
                        "floor_fps": 1 / med["floor"], "auto_fps": 1 / med["auto"], "refs_fps": 1 / med["refs"],
@@ -181,7 +182,7 @@ def main() -> int:
                       flush=True)
                 shutil.rmtree(work / f"{size_name}-{fmt}", ignore_errors=True)
         rss = []
-        for n in sorted(int(x) for x in args.rss_frames.split(",")):
+        for n in sorted(int(x) for x in args.rss_frames.split(",") if x):
             pattern, _ = make_shot(work / f"rss{n}" / "in", SIZES["1k"], "exr", n)
             mb = peak_rss_mb(pattern, work / f"rss{n}" / "out", args.device)
             rss.append({"frames": n, "peak_rss_mb": mb})
