@@ -80,12 +80,13 @@ def read_result(pattern: str, frames: range) -> list[np.ndarray]:
     return [to_display_srgb(frameio.read_frame(sequence.frame_path(pattern, f)).rgb, LINEAR) for f in frames]
 
 
-def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model: str | None) -> JobSettings:
+def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model: str | None,
+                     temporal: float = 0.5) -> JobSettings:
     method = {"flow": "flow", "histogram": "histogram", "reinhard": "reinhard", "knn": "knn"}.get(name, "model")
     keyframes = [] if name.startswith("auto") else [Keyframe(frame=f, reference=p, kind="painted")
                                                    for f, p in refs.items()]
     return JobSettings(input=shot, output=out, method=method, model=model, keyframes=keyframes,
-                       colourspace=LINEAR, mode="overwrite", stateless=name.endswith("-reset"))
+                       colourspace=LINEAR, mode="overwrite", stateless=name.endswith("-reset"), temporal=temporal)
 
 
 def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
@@ -158,7 +159,7 @@ def _tile(srgb: np.ndarray, width: int, label: str) -> np.ndarray:
 
 def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, count: int, model: str | None,
                    references: str = "first", variants: tuple[str, ...] = VARIANTS_FIRST,
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True, temporal: float = 0.5) -> dict[str, Any]:
     """Run every variant on every clip; returns {"clips": {clip: {variant: scores}}, "mean": {...}}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     folders = [clips_dir / n for n in names] if names else sorted(p for p in clips_dir.iterdir() if p.is_dir())
@@ -185,7 +186,7 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
                 else:
                     out = str(work / folder.name / name / "clip.####.exr")
                     refs = refs_both if name == "guided-first-last" else refs_first
-                    run_job(variant_settings(name, shot, out, refs, model))
+                    run_job(variant_settings(name, shot, out, refs, model, temporal))
                     result = read_result(out, frames)
                 clip_scores[name] = score(result, truth)
                 if name in ("auto", "guided"):
@@ -216,7 +217,7 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
             # From distance 1: the keyframe itself is the reference (infinite PSNR in the limit).
             curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(1, n)]
     report = {"clips": results, "mean": mean, "frames_per_clip": count, "model": model or "default",
-              "references": references}
+              "references": references, "temporal": temporal}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2))
     (out_dir / "eval.md").write_text(format_table(mean))
     if curves:
@@ -226,17 +227,17 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
 
 
 def format_table(mean: dict[str, dict[str, float]]) -> str:
-    lines = ["| variant | PSNR (dB) | SSIM | ab RMSE | colourfulness ratio | CDC | warp error |",
+    lines = ["| variant | PSNR (dB) | SSIM | ab RMSE | colourfulness ratio | CDC (x1e-3) | warp error (x1e-4) |",
              "|---|---|---|---|---|---|---|"]
     for name, m in mean.items():
         lines.append(f"| {name} | {m['psnr']:.2f} | {m['ssim']:.3f} | {m['ab_rmse']:.2f} | "
-                     f"{m['colourfulness_ratio']:.2f} | {m['cdc']:.4f} | {m['warp_error']:.4f} |")
+                     f"{m['colourfulness_ratio']:.2f} | {m['cdc'] * 1e3:.3f} | {m['warp_error'] * 1e4:.3f} |")
     return "\n".join(lines) + "\n"
 
 
 def run_eval(args: argparse.Namespace) -> int:
     report = evaluate_clips(Path(args.clips), Path(args.output), args.clips_only, args.frames, args.model,
-                            args.references)
+                            args.references, temporal=args.temporal)
     if args.json:
         print(json.dumps(report["mean"], indent=2))
     else:
