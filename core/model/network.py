@@ -126,7 +126,10 @@ class KinoNet(nn.Module):
         mask2 = F.avg_pool2d(x[:, 3:4], 2)
         d2 = self.dec2(torch.cat([F.interpolate(d4, size=size2, mode="nearest"), e2, ab2, mask2], 1))
         r = self.refine(d2)
-        ab2 = ab2 + r[:, 0:2]
+        # The direct ab correction is a regression, and regression far from any hint pulls colours to the
+        # grey/sepia median (Zhang et al. 2016); so it only acts near hints, where the answer is not ambiguous.
+        near = F.avg_pool2d(F.max_pool2d(mask2, 9, 1, 4), 5, 1, 2)
+        ab2 = ab2 + r[:, 0:2] * near
         full = x.shape[-2:]
         ab = F.interpolate(ab2, size=full, mode="bilinear", align_corners=False)
         trust = torch.sigmoid(F.interpolate(r[:, 2:3], size=full, mode="bilinear", align_corners=False) + 2.0)

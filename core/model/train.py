@@ -200,6 +200,7 @@ def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | 
             **summary,
             "command": f"python -m kinochrome.core.model.train {config_path}",
             "git_commit": state.get("git_commit"),
+            "resumed": state.get("resumed", []),
             "run_config": {k: v for k, v in cfg.items() if k != "model"},
             "steps_done": state["step"],
             "frames_seen": state["step"] * cfg["batch"] * cfg["seq_len"],
@@ -254,6 +255,8 @@ def train(config_path: Path, resume: bool = False) -> Path:
         if (out / "optim.safetensors").is_file():
             load_optimizer(opt, out / "optim.safetensors")
         state.update(json.loads((out / "state.json").read_text()))
+        # config and code may have changed between phases; the card lists every phase
+        state["resumed"] = [*state.get("resumed", []), {"step": state["step"], "git_commit": git_commit()}]
         tqdm.write(f"resumed at step {state['step']}")
     net.train()
 
