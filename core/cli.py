@@ -57,8 +57,6 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ref-strength", type=float, metavar="0..1", help="how strictly hints are followed")
     p.add_argument("--reach", type=int, metavar="N", help="frames a keyframe may travel")
     p.add_argument("--working-size", type=int, metavar="PX", help="long side the network runs at")
-    p.add_argument("--temporal", type=float, metavar="0..0.95",
-                   help="flow-guided smoothing of predicted colour across frames (default 0.5, 0 = off)")
     p.add_argument("--fit", action="store_true", default=None, help="crop references of another aspect ratio")
     p.add_argument("--device", help="auto, cpu, cuda or mps")
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
@@ -72,7 +70,7 @@ def settings_from_args(args: argparse.Namespace, input_path: str | None,
         "frames": _frames(args.frames), "method": args.method, "model": args.model,
         "colourspace": args.colourspace, "layer": args.layer, "ref_strength": args.ref_strength,
         "reach": args.reach, "working_size": args.working_size, "fit": args.fit, "device": args.device,
-        "threads": args.threads, "preroll": args.preroll, "temporal": args.temporal,
+        "threads": args.threads, "preroll": args.preroll,
     }
     if args.session:
         session = load_session(args.session)
@@ -322,7 +320,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--frames", type=int, default=24, help="frames per clip")
     p.add_argument("--model", metavar="NAME|PATH")
     p.add_argument("--references", choices=("none", "first", "first-last"), default="first")
-    p.add_argument("--temporal", type=float, default=0.5, help="temporal filter strength for the model variants")
+    p.add_argument("--variants", nargs="*", metavar="NAME", help="variants to run (default: all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

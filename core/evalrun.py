@@ -80,13 +80,12 @@ def read_result(pattern: str, frames: range) -> list[np.ndarray]:
     return [to_display_srgb(frameio.read_frame(sequence.frame_path(pattern, f)).rgb, LINEAR) for f in frames]
 
 
-def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model: str | None,
-                     temporal: float = 0.5) -> JobSettings:
+def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model: str | None) -> JobSettings:
     method = {"flow": "flow", "histogram": "histogram", "reinhard": "reinhard", "knn": "knn"}.get(name, "model")
     keyframes = [] if name.startswith("auto") else [Keyframe(frame=f, reference=p, kind="painted")
                                                    for f, p in refs.items()]
     return JobSettings(input=shot, output=out, method=method, model=model, keyframes=keyframes,
-                       colourspace=LINEAR, mode="overwrite", stateless=name.endswith("-reset"), temporal=temporal)
+                       colourspace=LINEAR, mode="overwrite", stateless=name.endswith("-reset"))
 
 
 def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
@@ -159,7 +158,7 @@ def _tile(srgb: np.ndarray, width: int, label: str) -> np.ndarray:
 
 def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, count: int, model: str | None,
                    references: str = "first", variants: tuple[str, ...] = VARIANTS_FIRST,
-                   progress: bool = True, temporal: float = 0.5) -> dict[str, Any]:
+                   progress: bool = True) -> dict[str, Any]:
     """Run every variant on every clip; returns {"clips": {clip: {variant: scores}}, "mean": {...}}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     folders = [clips_dir / n for n in names] if names else sorted(p for p in clips_dir.iterdir() if p.is_dir())
@@ -186,7 +185,7 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
                 else:
                     out = str(work / folder.name / name / "clip.####.exr")
                     refs = refs_both if name == "guided-first-last" else refs_first
-                    run_job(variant_settings(name, shot, out, refs, model, temporal))
+                    run_job(variant_settings(name, shot, out, refs, model))
                     result = read_result(out, frames)
                 clip_scores[name] = score(result, truth)
                 if name in ("auto", "guided"):
@@ -217,7 +216,7 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
             # From distance 1: the keyframe itself is the reference (infinite PSNR in the limit).
             curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(1, n)]
     report = {"clips": results, "mean": mean, "frames_per_clip": count, "model": model or "default",
-              "references": references, "temporal": temporal}
+              "references": references}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2))
     (out_dir / "eval.md").write_text(format_table(mean))
     if curves:
@@ -236,8 +235,9 @@ def format_table(mean: dict[str, dict[str, float]]) -> str:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    variants = tuple(args.variants) if args.variants else VARIANTS_FIRST
     report = evaluate_clips(Path(args.clips), Path(args.output), args.clips_only, args.frames, args.model,
-                            args.references, temporal=args.temporal)
+                            args.references, variants=variants)
     if args.json:
         print(json.dumps(report["mean"], indent=2))
     else:

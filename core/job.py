@@ -46,7 +46,6 @@ class JobSettings:
     out_bit_depth: str | None = None             # None = same as input; uint8|uint10|uint12|uint16|half|float
     confidence_aov: bool = False                 # write the hint confidence as an extra channel
     base_dir: Path | None = None                 # relative reference paths resolve against this
-    temporal: float = 0.5                        # flow-guided smoothing of predicted chroma, 0 = off
     stateless: bool = False                      # reset the LSTM state every frame (evaluation only)
 
     @classmethod

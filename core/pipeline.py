@@ -40,12 +40,13 @@ from .errors import (
 from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
 from .lab import luminance, y_to_lightness
 from .session import METHODS, Keyframe
-from .temporal import TemporalFilter
 from .upsample import resize_plane, upsample_chroma, working_size
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: "flow" = optical-flow propagation of the keyframes alone, no network: the baseline of ``kinochrome eval``.
 INTERNAL_METHODS = (*METHODS, "flow")
+#: Extra passes over the first frame to settle the LSTM state before its output is used.
+PRIME_FRAMES = 2
 
 
 def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
@@ -84,8 +85,6 @@ def validate_settings(settings: JobSettings) -> None:
         raise UsageError(f"--working-size: expected 64..4096 pixels, got {settings.working_size}")
     if not 0.0 <= settings.ref_strength <= 1.0:
         raise UsageError(f"--ref-strength: expected 0..1, got {settings.ref_strength}")
-    if not 0.0 <= settings.temporal < 1.0:
-        raise UsageError(f"--temporal: expected 0 <= s < 1, got {settings.temporal}")
     if settings.reach < 0:
         raise UsageError(f"--reach: expected a non-negative number of frames, got {settings.reach}")
     if settings.out_bit_depth not in (None, "uint8", "uint10", "uint12", "uint16", "half", "float"):
@@ -260,7 +259,7 @@ class ShotPipeline:
 
         kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
         classical = self._classical_factory()
-        self.temporal = TemporalFilter(s.temporal)
+
         propagator = None
         # Classical methods transfer colour from the reference alone (they are the baselines); the model and
         # the flow baseline get the keyframes propagated through the shot.
@@ -406,8 +405,13 @@ class ShotPipeline:
         elif self.model is not None:
             if s.stateless:
                 self.model.reset_state()
+            if s.stateless or not getattr(self, "_primed", False):
+                # A zero LSTM state is a special case the network saw only at the start of training
+                # sequences; priming it on the first frame gives the first output the same footing as the rest.
+                for _ in range(PRIME_FRAMES):
+                    self.model.predict_ab(small, hint_ab, conf * s.ref_strength)
+                self._primed = True
             ab_small = self.model.predict_ab(small, hint_ab, conf * s.ref_strength)
-            ab_small = self.temporal(small, ab_small)
         else:
             lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])
             ab_small = classical(f).colourise(lab)
@@ -489,7 +493,7 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
                                 channels=f.channels, pixel_type=f.pixel_type, bits=f.bits)
     # Preview at working size: treat the shrunk frame as the frame.
     pipe.painted = set()
-    pipe.temporal = TemporalFilter(0.0)  # one frame: nothing to follow
+
     rgb, _ = pipe._colourise(frame, small_frame, cs, colour.encoded_max_linear(f, cs), size, propagator,
                              pipe._classical_factory())
     return colour.to_display_srgb(small, cs), colour.to_display_srgb(rgb, cs)

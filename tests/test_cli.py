@@ -239,8 +239,6 @@ def test_bad_device_threads_and_preroll(tmp_path, make_sequence, reference, caps
     assert "tpu" in _error_line(capsys)
     assert run_cli(*base, "--threads", "0") == 2
     assert "--threads" in _error_line(capsys)
-    assert run_cli(*base, "--temporal", "1.5") == 2
-    assert "--temporal" in _error_line(capsys)
     assert run_cli(*base, "--frames", "1002-1003", "--preroll", "5", "--json") == 0
     events = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert any(e["event"] == "warning" and "preroll" in e["message"] for e in events)
