@@ -424,10 +424,15 @@ class ShotPipeline:
             point_ab, point_mask = references.point_hints(self.keyframes[f].points, self.keyframes[f].strokes,
                                                           (width, height), 1.0)
             hint_full = np.where(point_mask[:, :, None] > 0, point_ab, hint_full)
+        elif not conf.any() or s.ref_strength <= 0:
+            # No hint reaches this frame (automatic colour): nothing to blend at full resolution.
+            conf_full = np.zeros((height, width), np.float32)
+            hint_full = None
         else:
             hint_full = upsample_chroma(hint_ab, small, lightness)
             conf_full = np.clip(resize_plane(conf, (width, height)), 0.0, 1.0)
-        ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
+        if hint_full is not None:
+            ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
         out = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=getattr(self, "quantise", None))
         return out, conf_full
 
