@@ -95,6 +95,8 @@ def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
     of the averages of every variant, so no variant scores its own reference; ``psnr_per_frame`` has all.
     """
     per_frame_all = [evaluate.psnr(r, t) for r, t in zip(result, truth)]
+    # The first frame is the keyframe of the guided variants: how exactly does it keep the reference's chroma?
+    keyframe_ab_rmse = evaluate.ab_rmse(srgb_to_lab(result[0])[..., 1:], srgb_to_lab(truth[0])[..., 1:])
     if len(result) > 4:
         result, truth = result[1:-1], truth[1:-1]
     result_lab = np.stack([srgb_to_lab(r) for r in result])
@@ -108,6 +110,7 @@ def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
         "cdc": evaluate.cdc(result_lab[..., 1:]),
         "warp_error": evaluate.flow_warp_error(truth_lab[..., 0], np.stack(result)),
         "psnr_per_frame": [float(p) for p in per_frame_all],
+        "keyframe_ab_rmse": float(keyframe_ab_rmse),
     }
 
 
@@ -208,6 +211,7 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
         rows = [c[name] for c in results.values() if name in c]
         if rows:
             mean[name] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "psnr_per_frame"}
+            mean[name]["keyframe_ab_rmse_max"] = float(max(r["keyframe_ab_rmse"] for r in rows))
     curves = {}
     for name in ("guided", "guided-first-last", "flow", "reinhard", "knn", "auto"):
         per_clip = [c[name]["psnr_per_frame"] for c in results.values() if name in c]
@@ -226,11 +230,13 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
 
 
 def format_table(mean: dict[str, dict[str, float]]) -> str:
-    lines = ["| variant | PSNR (dB) | SSIM | ab RMSE | colourfulness ratio | CDC (x1e-3) | warp error (x1e-4) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [("| variant | PSNR (dB) | SSIM | ab RMSE | colourfulness ratio | CDC (x1e-3) | warp error (x1e-4) "
+             "| first-frame ab RMSE (max over clips) |"),
+             "|---|---|---|---|---|---|---|---|"]
     for name, m in mean.items():
         lines.append(f"| {name} | {m['psnr']:.2f} | {m['ssim']:.3f} | {m['ab_rmse']:.2f} | "
-                     f"{m['colourfulness_ratio']:.2f} | {m['cdc'] * 1e3:.3f} | {m['warp_error'] * 1e4:.3f} |")
+                     f"{m['colourfulness_ratio']:.2f} | {m['cdc'] * 1e3:.3f} | {m['warp_error'] * 1e4:.3f} | "
+                     f"{m['keyframe_ab_rmse_max']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
