@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import colour, config, frameio, references, sequence
+from .cuts import is_cut
 from .errors import (
     Cancelled,
     ColourReferenceError,
@@ -130,6 +131,7 @@ class ShotPipeline:
         self.cancel = cancel
         self.summary = JobSummary(output="")
         self.warnings: list[str] = []
+        self.cut_frames: list[int] = []
 
     # ------------------------------------------------------------------ planning
     def _resolve(self, path: str | None) -> str | None:
@@ -342,7 +344,12 @@ class ShotPipeline:
                     yield JobEvent("frame", frame=f, index=index, total=total, status="failed", message=str(exc))
                     continue
                 submit_reads()
+                cuts_before = len(self.cut_frames)
                 rgb, confidence = self._colourise(f, frame, cs, max_linear, size, propagator, classical)
+                if len(self.cut_frames) > cuts_before and f in to_write:
+                    message = f"scene cut at frame {f}: the colour memory starts afresh"
+                    self.warnings.append(message)
+                    yield JobEvent("warning", frame=f, message=message)
                 nonfinite = colour.count_nonfinite(frame.rgb)
                 if nonfinite and f in to_write:
                     message = f"{frame.path}: {nonfinite} NaN/Inf pixels passed through unchanged"
@@ -405,6 +412,13 @@ class ShotPipeline:
         elif self.model is not None:
             if s.stateless:
                 self.model.reset_state()
+            previous = getattr(self, "_previous_small", None)
+            if previous is not None and previous.shape == small.shape and is_cut(previous, small):
+                # A new scene: colour memory from the last one would only mislead.
+                self.model.reset_state()
+                self._primed = False
+                self.cut_frames.append(f)
+            self._previous_small = small
             if s.stateless or not getattr(self, "_primed", False):
                 # A zero LSTM state is a special case the network saw only at the start of training
                 # sequences; priming it on the first frame gives the first output the same footing as the rest.

@@ -84,3 +84,23 @@ def test_chunks_with_preroll_join_without_a_seam(tmp_path, shot, model_path):
     for f in (1010, 1011, 1012):
         diff = np.abs(lab_of(sequence.frame_path(chunks, f))[..., 1:] - lab_of(sequence.frame_path(whole, f))[..., 1:])
         assert diff.max() < 2.0, f"seam at frame {f}: max ab difference {diff.max():.2f}"
+
+
+def test_scene_cut_resets_colour_memory(tmp_path, make_sequence, model_path):
+    """A cut mid-shot is reported and the frame after it is coloured as if the shot started there."""
+    first = make_sequence(tmp_path / "in", n=4, size=(96, 64), content="real")
+    second = tmp_path / "second"
+    second.mkdir()
+    for i, f in enumerate(range(1001, 1005)):
+        # Another "scene": the same footage upside down and mirrored, frames 1005-1008.
+        frame = frameio.read_frame(sequence.frame_path(first, f))
+        for folder in (tmp_path / "in", second):
+            frameio.write_frame(str(folder / f"shot.{1005 + i}.exr"), frame, frame.rgb[::-1, ::-1].copy())
+    events = []
+    out = str(tmp_path / "o" / "s.####.exr")
+    run_job(JobSettings(input=first, output=out, model=model_path), events.append)
+    assert any(e.kind == "warning" and "cut at frame 1005" in e.message for e in events)
+    alone = str(tmp_path / "alone" / "s.####.exr")
+    run_job(JobSettings(input=str(second / "shot.####.exr"), output=alone, model=model_path))
+    diff = np.abs(lab_of(sequence.frame_path(out, 1005))[..., 1:] - lab_of(sequence.frame_path(alone, 1005))[..., 1:])
+    assert diff.max() < 0.5
