@@ -72,7 +72,7 @@ def test_sampler_batch_encoding(data_dir):
 def _config(data_dir: Path, tmp_path: Path, steps: int) -> Path:
     cfg = {"name": "t", "seed": 3, "model": TINY_CONFIG, "photos": str(data_dir / "photos"),
            "clips": str(data_dir / "clips"), "val_clips": ["clip_b"], "crop": 32, "seq_len": 3, "batch": 2,
-           "steps": steps, "warmup": 2, "val_every": 3, "val_sequences": 2, "output_dir": str(tmp_path / "run")}
+           "steps": steps, "warmup": 2, "batch_single": 2, "val_every": 3, "val_sequences": 2, "output_dir": str(tmp_path / "run")}
     path = tmp_path / "cfg.json"
     path.write_text(json.dumps(cfg))
     return path

@@ -41,6 +41,8 @@ DEFAULTS: dict = {
     "crop": 128,
     "seq_len": 5,
     "batch": 4,
+    "batch_single": 0,
+    "hints": {},
     "steps": 1000,
     "lr": 2e-3,
     "warmup": 100,
@@ -203,10 +205,9 @@ def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | 
             "resumed": state.get("resumed", []),
             "run_config": {k: v for k, v in cfg.items() if k != "model"},
             "steps_done": state["step"],
-            "frames_seen": state["step"] * cfg["batch"] * cfg["seq_len"],
+            "frames_seen": state.get("frames_seen", 0),
             "train_seconds": round(state["elapsed"], 1),
-            "frames_per_second": round(state["step"] * cfg["batch"] * cfg["seq_len"]
-                                       / max(state["elapsed"], 1e-6), 2),
+            "frames_per_second": round(state.get("frames_seen", 0) / max(state["elapsed"], 1e-6), 2),
             "crop": cfg["crop"],
         },
         "validation": val or {},
@@ -260,7 +261,11 @@ def train(config_path: Path, resume: bool = False) -> Path:
         tqdm.write(f"resumed at step {state['step']}")
     net.train()
 
-    sampler = SequenceSampler(photos, clips, cfg["crop"], cfg["seq_len"], cfg["p_clip"], cfg["p_degrade"])
+    hints = HintSettings(**cfg["hints"])
+    sampler = SequenceSampler(photos, clips, cfg["crop"], cfg["seq_len"], cfg["p_clip"], cfg["p_degrade"], hints)
+    # single frames next to the sequences: sequences teach the memory, but their frames are near-duplicates,
+    # and colour semantics are learned from the number of distinct images seen
+    singles = SequenceSampler(photos, clips, cfg["crop"], 1, cfg["p_clip"], cfg["p_degrade"], hints)
     val_set = make_val_set(SequenceSampler([], val_clips, cfg["crop"], cfg["seq_len"], 1.0, 0.0), cfg) \
         if val_clips else None
     log = (out / "log.jsonl").open("a")
@@ -280,20 +285,28 @@ def train(config_path: Path, resume: bool = False) -> Path:
     while state["step"] < cfg["steps"]:
         step = state["step"]
         rng = np.random.default_rng([cfg["seed"], step])
-        x_np, ab_np = sampler.batch(rng, cfg["batch"])
-        x, ab = torch.from_numpy(x_np), torch.from_numpy(ab_np)
+        parts = [sampler.batch(rng, cfg["batch"])]
+        if cfg["batch_single"]:
+            parts.append(singles.batch(rng, cfg["batch_single"]))
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg, state["elapsed"])
-        logits, pred, _, _ = net.forward_sequence(x)
-        losses = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
         opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
+        total_frames = sum(p[0].shape[0] * p[0].shape[1] for p in parts)
+        losses = {}
+        for x_np, ab_np in parts:
+            x, ab = torch.from_numpy(x_np), torch.from_numpy(ab_np)
+            logits, pred, _, _ = net.forward_sequence(x)
+            part = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
+            share = x.shape[0] * x.shape[1] / total_frames
+            (part["loss"] * share).backward()
+            for k, v in part.items():
+                losses[k] = losses.get(k, 0.0) + float(v.detach()) * share
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         for k, v in losses.items():
-            v = float(v.detach())
             running[k] = 0.98 * running.get(k, v) + 0.02 * v
         state["step"] = step + 1
+        state["frames_seen"] = state.get("frames_seen", 0) + total_frames
         state["elapsed"] = elapsed0 + time.perf_counter() - session_start
         bar.update(1)
         bar.set_postfix(loss=f"{running['loss']:.3f}", ce=f"{running['ce']:.3f}", l1=f"{running['l1']:.3f}",
