@@ -65,7 +65,16 @@ def _reset_every_frame(model, frames_rgb: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 32, long_side: int = 384
+def _run_mode(mode: str, model, rgbs: list[np.ndarray], gray: list[np.ndarray]) -> list[np.ndarray]:
+    if mode == "gray":
+        return gray
+    if mode == "auto_reset":
+        return _reset_every_frame(model, rgbs)
+    return colourise_clip(model, rgbs, guided=mode == "guided")
+
+
+def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 32, long_side: int = 384,
+                temperature: float | None = None, modes: tuple[str, ...] = ("gray", "auto", "auto_reset", "guided")
                 ) -> dict[str, dict[str, float]]:
     """Score a model on held-out colour clips -> ``{mode: {metric: mean over clips}}``.
 
@@ -77,14 +86,15 @@ def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 3
     from .. import evaluate as ev
 
     model = load_model(weights, "cpu")
+    if temperature is not None:
+        model.net.temperature = float(temperature)
     per_mode: dict[str, list[dict[str, float]]] = {}
     for name in names:
         rgbs = [read_rgb(p, long_side) for p in _images_in(Path(clips_dir) / name)[:frames]]
         truth = [r.astype(np.float32) / 255.0 for r in rgbs]
         labs = [srgb_to_lab(t) for t in truth]
         gray = [lab_to_srgb(np.concatenate([lab[..., :1], np.zeros_like(lab[..., 1:])], -1)) for lab in labs]
-        results = {"gray": gray, "auto": colourise_clip(model, rgbs), "auto_reset": _reset_every_frame(model, rgbs),
-                   "guided": colourise_clip(model, rgbs, guided=True)}
+        results = {mode: _run_mode(mode, model, rgbs, gray) for mode in modes}
         truth, labs = truth[1:], labs[1:]
         lum = np.stack([lab[..., 0] for lab in labs])
         for mode, preds in results.items():

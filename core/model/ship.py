@@ -58,10 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--score", type=Path, help="clips folder: score the run's val clips (gray/auto/reset/guided)")
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--time", action="store_true", help="measure CPU inference ms/frame")
+    p.add_argument("--temperature", type=float, help="annealed-mean temperature to ship (default: the run's)")
     a = p.parse_args(argv)
     src = a.run_dir / f"{a.which}.safetensors"
     card = json.loads(card_path(src).read_text())
     extra: dict = {}
+    if a.temperature is not None:
+        extra["config"] = {"temperature": a.temperature}
     if a.time:
         extra["inference_ms_cpu"] = time_inference(src, [(216, 384), (288, 512), (1080, 2048)])
     if a.score:
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
         clips = card["training"]["val_clips"]
         extra["validation"] = {"clips": clips, "frames_per_clip": a.frames,
-                               **score_clips(str(src), a.score, clips, a.frames)}
+                               **score_clips(str(src), a.score, clips, a.frames, temperature=a.temperature)}
     print(json.dumps(extra, indent=1))
     print(ship(a.run_dir, a.name, which=a.which, extra=extra))
     return 0
