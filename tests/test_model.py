@@ -212,3 +212,24 @@ def test_ship_updates_card(tiny, tmp_path):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["name"] == "shipped" and card["validation"]["x"] == 1 and "32x16" in card["inference_ms_cpu"]
     assert load_model(str(out), "cpu").name == "shipped"
+
+
+def test_prior_correction_from_card(tiny, tmp_path):
+    card = json.loads(tiny.with_suffix(".json").read_text())
+    k = len(card["bins"])
+    weights = np.ones(k, np.float32)
+    weights[0] = 100.0  # a colour the rebalancing pushed up a lot
+    card["rebalance_weights"] = weights.tolist()
+    card["config"]["prior_correction"] = 1.0
+    path = tmp_path / "corrected.safetensors"
+    path.write_bytes(tiny.read_bytes())
+    path.with_suffix(".json").write_text(json.dumps(card))
+    plain, _ = load_network(tiny)
+    corrected, _ = load_network(path)
+    logits = torch.zeros(1, k, 1, 1)
+    logits[:, 0] = 3.0
+    far = plain.annealed_mean(logits)[0, :, 0, 0]
+    near = corrected.annealed_mean(logits)[0, :, 0, 0]
+    bin0 = plain.bins[0]
+    assert (near - bin0).norm() > (far - bin0).norm()  # the corrected decode trusts bin 0 less
+    assert "logit_bias" not in corrected.state_dict()  # weights files stay the same

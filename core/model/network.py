@@ -67,13 +67,20 @@ class KinoNet(nn.Module):
     ``bins``: ``(K, 2)`` a*b* bin centres (stored as a buffer so weights and bins travel together).
     """
 
-    def __init__(self, config: dict, bins: torch.Tensor):
+    def __init__(self, config: dict, bins: torch.Tensor, rebalance_weights: torch.Tensor | None = None):
         super().__init__()
         enc, dec, hid = list(config["enc"]), list(config["dec"]), int(config["lstm"])
         self.temperature = float(config.get("temperature", 0.38))
         self.ab_scale = AB_SCALE  # an attribute, not a global, so TorchScript can compile decode()
         self.register_buffer("bins", torch.as_tensor(bins, dtype=torch.float32).clone())
         k = self.bins.shape[0]
+        # Class rebalancing (training) tilts the classifier towards rare colours by about w(c); decoding with
+        # logits - beta * log w(c) takes back part of that tilt (beta = config "prior_correction", 0 = none).
+        beta = float(config.get("prior_correction", 0.0))
+        bias = torch.zeros(k)
+        if rebalance_weights is not None and beta:
+            bias = -beta * torch.log(torch.as_tensor(rebalance_weights, dtype=torch.float32))
+        self.register_buffer("logit_bias", bias, persistent=False)
         self.enc1 = conv_block(4, enc[0], 1)
         self.enc2 = conv_block(enc[0], enc[1], 2)
         self.enc3 = conv_block(enc[1], enc[2], 2)
@@ -107,7 +114,8 @@ class KinoNet(nn.Module):
 
     def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:
         """``(N, K, h, w)`` logits -> ``(N, 2, h, w)`` a*b* by the annealed mean (softmax at T)."""
-        p = torch.softmax(logits.float() / self.temperature, dim=1)
+        logits = logits.float() + self.logit_bias.view(1, -1, 1, 1)
+        p = torch.softmax(logits / self.temperature, dim=1)
         return torch.einsum("nkhw,kc->nchw", p, self.bins)
 
     def decode(self, x: torch.Tensor, feats: list[torch.Tensor], h: torch.Tensor

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..config import BUILTIN_MODELS_DIR
+from .bins import rebalance_weights
 from .weights import card_path, load_network, save_model
 
 
@@ -44,6 +45,13 @@ def ship(run_dir: Path, name: str, out_dir: Path = BUILTIN_MODELS_DIR, which: st
     """Copy ``run_dir/<which>.safetensors`` to ``out_dir/NAME.safetensors`` with its card updated by ``extra``."""
     net, card = load_network(Path(run_dir) / f"{which}.safetensors")
     card = {**card, "name": name, "checkpoint": which}
+    bins_file = Path(run_dir) / "bins.json"
+    if not card.get("rebalance_weights") and bins_file.is_file():
+        # checkpoints written before the card carried the weights: recompute them from the run's bins
+        data = json.loads(bins_file.read_text())
+        lam = card.get("training", {}).get("run_config", {}).get("lambda", 0.5)
+        w = rebalance_weights(np.array(data["bins"], np.float32), np.array(data["prior"]), lam)
+        card["rebalance_weights"] = [round(float(v), 5) for v in w]
     for key, value in (extra or {}).items():
         card[key] = {**card.get(key, {}), **value} if isinstance(value, dict) else value
     path = save_model(net, Path(out_dir) / f"{name}.safetensors", card)
@@ -59,22 +67,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=32)
     p.add_argument("--time", action="store_true", help="measure CPU inference ms/frame")
     p.add_argument("--temperature", type=float, help="annealed-mean temperature to ship (default: the run's)")
+    p.add_argument("--prior-correction", type=float, help="beta: decode with logits - beta*log(rebalance weight)")
     a = p.parse_args(argv)
-    src = a.run_dir / f"{a.which}.safetensors"
-    card = json.loads(card_path(src).read_text())
-    extra: dict = {}
+    settings: dict = {}
     if a.temperature is not None:
-        extra["config"] = {"temperature": a.temperature}
+        settings["temperature"] = a.temperature
+    if a.prior_correction is not None:
+        settings["prior_correction"] = a.prior_correction
+    path = ship(a.run_dir, a.name, which=a.which, extra={"config": settings} if settings else None)
+    # figures are measured on the shipped file itself, with its decoding settings
+    extra: dict = {}
     if a.time:
-        extra["inference_ms_cpu"] = time_inference(src, [(216, 384), (288, 512), (1080, 2048)])
+        extra["inference_ms_cpu"] = time_inference(path, [(216, 384), (288, 512), (1080, 2048)])
     if a.score:
         from .preview import score_clips
 
+        card = json.loads(card_path(path).read_text())
         clips = card["training"]["val_clips"]
         extra["validation"] = {"clips": clips, "frames_per_clip": a.frames,
-                               **score_clips(str(src), a.score, clips, a.frames, temperature=a.temperature)}
+                               **score_clips(str(path), a.score, clips, a.frames)}
+    if extra:
+        net, card = load_network(path)
+        for key, value in extra.items():
+            card[key] = {**card.get(key, {}), **value}
+        save_model(net, path, card)
     print(json.dumps(extra, indent=1))
-    print(ship(a.run_dir, a.name, which=a.which, extra=extra))
+    print(path)
     return 0
 
 

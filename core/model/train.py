@@ -193,13 +193,14 @@ def _bins(cfg: dict, out: Path, photos, clips) -> tuple[np.ndarray, np.ndarray]:
 
 def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | None) -> dict:
     return {
+        "rebalance_weights": summary.get("rebalance_weights"),
         "name": cfg["name"],
         "description": cfg.get("description", "Kinochrome CNN-LSTM colouriser"),
         "config": {**cfg["model"], "arch": ARCH},
         "inputs": "x (N,4,H,W): L*/100, a_hint/110, b_hint/110, mask; H, W multiples of 16",
         "outputs": "ab (N,2,H,W) a*b*; logits over bins at 1/4 resolution; annealed mean T=temperature",
         "training": {
-            **summary,
+            **{k: v for k, v in summary.items() if k != "rebalance_weights"},
             "command": f"python -m kinochrome.core.model.train {config_path}",
             "git_commit": state.get("git_commit"),
             "resumed": state.get("resumed", []),
@@ -245,6 +246,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
     bins, prior = _bins(cfg, out, photos, clips)
     weights = rebalance_weights(bins, prior, cfg["lambda"])
     summary["bins"] = len(bins)
+    summary["rebalance_weights"] = [round(float(v), 5) for v in weights]
     tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
 
     net = KinoNet(cfg["model"], torch.from_numpy(bins))

@@ -101,7 +101,9 @@ def load_network(path: Path) -> tuple[KinoNet, dict]:
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own (Rust) error types
         raise ModelError(f"{path}: unreadable safetensors file ({exc})") from None
     try:
-        net = KinoNet(config, torch.tensor(card["bins"], dtype=torch.float32))
+        weights = card.get("rebalance_weights")
+        net = KinoNet(config, torch.tensor(card["bins"], dtype=torch.float32),
+                      torch.tensor(weights, dtype=torch.float32) if weights else None)
         net.load_state_dict(state, strict=True)
     except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
