@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerate every figure quoted in docs/ (run from the repository root, ../shared beside it).
+# Takes about 30-40 minutes on a 2-core CPU. Each step writes where the docs link.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+K=.venv/bin/kinochrome
+PY=.venv/bin/python
+CLIPS=../shared/data/train/clips
+# Held-out validation clips: never seen in training (configs/kino-small.json "val_clips").
+VAL="sam2_juggle opencv_vtest_b intel_person_b mmaction_pool dvp_haze_canal"
+
+# docs/model.md and docs/references.md: scores, contact sheets, PSNR against distance from the keyframe.
+$K eval "$CLIPS" --clips-only $VAL --frames 24 --references first-last -o docs/eval
+# docs/references.md: an exemplar reference steers the colours.
+$PY scripts/exemplar_figure.py -o docs/images/exemplar_steering.png
+# docs/benchmarks.md: speed against the I/O floor, memory against shot length.
+$PY bench/bench.py --frames 8 --repeats 3 --json docs/benchmarks.json
+# docs/panel.md: screenshots of the panel.
+QT_QPA_PLATFORM=offscreen $PY scripts/panel_screenshots.py
