@@ -213,7 +213,9 @@ class ShotPipeline:
             lab_frame = self._lab_small(k.frame, plan, size, cs)
             ref_lab = None
             if k.reference:
-                ref_lab = references.load_reference(k.reference, size, fit=s.fit, frame=k.frame)
+                # Checked against the full-resolution aspect (the working size is rounded to multiples of 8).
+                ref_full = references.load_reference(k.reference, full_size, fit=s.fit, frame=k.frame)
+                ref_lab = resize_plane(ref_full, size)
                 self.reference_lab[k.frame] = ref_lab
                 kind = references.reference_kind(ref_lab, lab_frame, k.kind)
                 if kind == "painted":

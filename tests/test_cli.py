@@ -335,3 +335,12 @@ def test_nan_and_inf_pixels_reported_and_passed_through(tmp_path, make_sequence,
                for e in events)
     result = read(sequence.frame_path(out, 1002)).rgb
     assert np.isnan(result[5, 7]).all() and np.isinf(result[9, 3]).all()
+
+
+def test_reference_for_a_shot_whose_working_size_rounds(tmp_path, make_sequence):
+    """340x260 (1.31) rounds to a working size of another aspect; the reference is checked at full size."""
+    pattern = make_sequence(tmp_path / "in", n=2, size=(340, 260))
+    ref = sequence.frame_path(make_sequence(tmp_path / "r", fmt="png", n=1, gray=False, name="ref",
+                                            size=(340, 260)), 1001)
+    assert run_cli("colorize", pattern, "-o", str(tmp_path / "o" / "s.####.exr"), "--method", "reinhard",
+                   "--ref", f"1001={ref}", "--working-size", "96", "--quiet") == 0
