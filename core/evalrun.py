@@ -218,7 +218,8 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
         if per_clip:
             n = min(map(len, per_clip))
             # From distance 1: the keyframe itself is the reference (infinite PSNR in the limit).
-            curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(1, n)]
+            # The last frame is the second keyframe of guided-first-last: left out like the first.
+            curves[name] = [float(np.mean([p[i] for p in per_clip])) for i in range(1, n - 1)]
     report = {"clips": results, "mean": mean, "frames_per_clip": count, "model": model or "default",
               "references": references}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2))
