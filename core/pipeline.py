@@ -347,7 +347,7 @@ class ShotPipeline:
                     continue
                 submit_reads()
                 cuts_before = len(self.cut_frames)
-                rgb, confidence = self._colourise(f, frame, cs, max_linear, size, propagator, classical)
+                ab, confidence = self._colourise(f, frame, cs, size, propagator, classical)
                 if len(self.cut_frames) > cuts_before and f in to_write:
                     message = f"scene cut at frame {f}: the colour memory starts afresh"
                     self.warnings.append(message)
@@ -360,8 +360,10 @@ class ShotPipeline:
                 if f in to_write:
                     out_path = sequence.frame_path(plan.out_pattern, f)
                     extra = {"confidence": confidence} if s.confidence_aov else None
-                    writes.append((f, t0, writer.submit(frameio.write_frame, out_path, frame, rgb,
-                                                        s.out_bit_depth, extra)))
+                    # Recombining with the luminance is the heaviest full-resolution step: it runs in the
+                    # writer threads, overlapping the network on the next frame (NumPy releases the GIL).
+                    writes.append((f, t0, writer.submit(self._recombine_and_write, out_path, frame, ab, cs,
+                                                        max_linear, extra)))
                 yield from finish_write(block=False)
             yield from finish_write(block=True)
         finally:
@@ -397,10 +399,15 @@ class ShotPipeline:
 
         return for_frame
 
-    def _colourise(self, f: int, frame: frameio.Frame, cs: str, max_linear: float | None,
-                   size: tuple[int, int], propagator: Any, classical: Callable[[int], Any] | None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """One frame: encoded RGB in -> encoded RGB out (H, W, 3) and hint confidence (H, W)."""
+    def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
+                             max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
+        """New chroma on the frame's own luminance, written atomically (runs in a writer thread)."""
+        rgb = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=getattr(self, "quantise", None))
+        frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
+
+    def _colourise(self, f: int, frame: frameio.Frame, cs: str, size: tuple[int, int], propagator: Any,
+                   classical: Callable[[int], Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        """One frame: encoded RGB in -> final a*b* (H, W, 2) at full resolution and hint confidence (H, W)."""
         s = self.settings
         lightness = frame_lightness(frame.rgb, cs)
         small = resize_plane(lightness, size)
@@ -449,8 +456,7 @@ class ShotPipeline:
             conf_full = np.clip(resize_plane(conf, (width, height)), 0.0, 1.0)
         if hint_full is not None:
             ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
-        out = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=getattr(self, "quantise", None))
-        return out, conf_full
+        return ab, conf_full
 
 
 def remove_stale_temp_files(out_pattern: str, frames: list[int]) -> list[str]:
@@ -515,8 +521,8 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
     # Preview at working size: treat the shrunk frame as the frame.
     pipe.painted = set()
 
-    rgb, _ = pipe._colourise(frame, small_frame, cs, colour.encoded_max_linear(f, cs), size, propagator,
-                             pipe._classical_factory())
+    ab, _ = pipe._colourise(frame, small_frame, cs, size, propagator, pipe._classical_factory())
+    rgb = colour.recombine_chroma(small, ab, cs, colour.encoded_max_linear(f, cs))
     return colour.to_display_srgb(small, cs), colour.to_display_srgb(rgb, cs)
 
 
