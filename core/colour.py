@@ -445,7 +445,7 @@ def chroma_on_luminance(y: np.ndarray, ab: np.ndarray, lo: float, hi: float) -> 
 
     white = _LAB_WHITE
     x = finv(fy + ab[:, 0] * np.float32(1 / 500.0)) * np.float32(white[0])
-    yy = finv(fy) * np.float32(white[1])
+    yy = yc * np.float32(white[1])  # finv(f(Y)) is Y itself
     z = finv(fy - ab[:, 1] * np.float32(1 / 200.0)) * np.float32(white[2])
     m = [[np.float32(v) for v in row] for row in _LAB_XYZ_TO_RGB]
     rgb = [m[i][0] * x + m[i][1] * yy + m[i][2] * z for i in range(3)]

@@ -307,7 +307,7 @@ class ShotPipeline:
                 if f is None:
                     return
                 src = plan.source_of.get(f, f)
-                reads.append((f, reader.submit(frameio.read_frame, plan.shot.path(src), s.layer, src)))
+                reads.append((f, reader.submit(read_prepared, plan.shot.path(src), s.layer, src, cs)))
 
         def finish_write(block: bool) -> Iterator[JobEvent]:
             nonlocal index
@@ -330,7 +330,7 @@ class ShotPipeline:
                 f, fut = reads.popleft()
                 t0 = time.monotonic()
                 try:
-                    frame = fut.result()
+                    frame, lightness, nonfinite = fut.result()
                     if (frame.width, frame.height) != full_size or frame.rgb.shape[2] != 3:
                         raise FrameLayoutError(f"{frame.path}: {frame.width}x{frame.height} differs from the "
                                                f"shot's {full_size[0]}x{full_size[1]} (resolution changes mid-shot)")
@@ -347,12 +347,11 @@ class ShotPipeline:
                     continue
                 submit_reads()
                 cuts_before = len(self.cut_frames)
-                ab, confidence = self._colourise(f, frame, cs, size, propagator, classical)
+                ab, confidence = self._colourise(f, frame, cs, size, propagator, classical, lightness)
                 if len(self.cut_frames) > cuts_before and f in to_write:
                     message = f"scene cut at frame {f}: the colour memory starts afresh"
                     self.warnings.append(message)
                     yield JobEvent("warning", frame=f, message=message)
-                nonfinite = colour.count_nonfinite(frame.rgb)
                 if nonfinite and f in to_write:
                     message = f"{frame.path}: {nonfinite} NaN/Inf pixels passed through unchanged"
                     self.warnings.append(message)
@@ -406,10 +405,15 @@ class ShotPipeline:
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
 
     def _colourise(self, f: int, frame: frameio.Frame, cs: str, size: tuple[int, int], propagator: Any,
-                   classical: Callable[[int], Any] | None) -> tuple[np.ndarray, np.ndarray]:
-        """One frame: encoded RGB in -> final a*b* (H, W, 2) at full resolution and hint confidence (H, W)."""
+                   classical: Callable[[int], Any] | None, lightness: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """One frame: encoded RGB in -> final a*b* (H, W, 2) at full resolution and hint confidence (H, W).
+
+        ``lightness``: the frame's L* (H, W) when the reader thread already computed it.
+        """
         s = self.settings
-        lightness = frame_lightness(frame.rgb, cs)
+        if lightness is None:
+            lightness = frame_lightness(frame.rgb, cs)
         small = resize_plane(lightness, size)
         if propagator is not None:
             hint_ab, conf = propagator.hints_for(f)
@@ -474,6 +478,13 @@ def remove_stale_temp_files(out_pattern: str, frames: list[int]) -> list[str]:
             tmp.unlink(missing_ok=True)
             removed.append(str(tmp))
     return removed
+
+
+def read_prepared(path: str, layer: str | None, frame: int, colourspace: str
+                  ) -> tuple[frameio.Frame, np.ndarray, int]:
+    """Reader-thread work: the frame, its full-resolution L* and its count of NaN/Inf pixels."""
+    f = frameio.read_frame(path, layer, frame)
+    return f, frame_lightness(f.rgb, colourspace), colour.count_nonfinite(f.rgb)
 
 
 def frame_lightness(rgb: np.ndarray, colourspace: str) -> np.ndarray:
