@@ -115,12 +115,14 @@ def colourise(pattern: str, out_dir: Path, ref: str | None, device: str, model: 
 
 def peak_rss_mb(pattern: str, out_dir: Path, device: str) -> float:
     """Peak RSS (MB) of a separate process colourising the shot automatically."""
-    code = ("import sys, resource; from kinochrome.core.job import JobSettings, run_job; "
+    # VmHWM of the child itself: ru_maxrss would include the pages of this (large) parent that the child
+    # inherited at fork, before exec.
+    code = ("import sys; from kinochrome.core.job import JobSettings, run_job; "
             "run_job(JobSettings(input=sys.argv[1], output=sys.argv[2], device=sys.argv[3], mode='overwrite')); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     done = subprocess.run([sys.executable, "-c", code, pattern, str(out_dir / "shot.####.exr"), device],
                           check=True, capture_output=True, text=True)
-    return int(done.stdout.split()[-1]) / 1024.0  # Linux reports kilobytes
+    return int(done.stdout.split()[-1]) / 1024.0  # kB -> MB
 
 
 def machine() -> str:
