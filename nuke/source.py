@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kinochrome.core.errors import SequenceError, UsageError
+from kinochrome.core.pipeline import format_frames
 from kinochrome.core.sequence import Shot, canonical_pattern, has_frame_token, open_shot, output_shot_pattern
 
 from . import colorspaces
@@ -72,20 +73,6 @@ def source_from_read(read: Any, ocio_config: str | None = "nuke-default") -> Rea
                       nuke_colorspace=cs, colourspace=colorspaces.to_kinochrome(cs, ocio_config))
 
 
-def compress(frames: tuple[int, ...] | list[int]) -> str:
-    """``(1004, 1007, 1008, 1009)`` -> ``'1004, 1007-1009'``."""
-    parts: list[str] = []
-    ordered = sorted(frames)
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
-        i = j + 1
-    return ", ".join(parts)
-
-
 def check_frames(source: ReadSource, frames: tuple[int, int]) -> Shot:
     """The shot on disk for ``frames``; SequenceError naming the Read and the missing frames."""
     first, last = frames
@@ -98,7 +85,7 @@ def check_frames(source: ReadSource, frames: tuple[int, int]) -> Shot:
     except SequenceError as exc:
         raise SequenceError(f"{source.node}: {exc}") from None
     if shot.missing:
-        shown = compress(shot.missing)
+        shown = format_frames(shot.missing)
         raise SequenceError(f"{source.node}: {len(shot.missing)} frame(s) missing on disk ({shown}) of "
                             f"{os.path.basename(source.file)} {first}-{last}: restore or render them, or narrow "
                             "the Kinochrome node's frame range")

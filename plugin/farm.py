@@ -35,6 +35,7 @@ from typing import Any
 from kinochrome.core import config
 from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
 from kinochrome.core.job import JobSettings
+from kinochrome.core.pipeline import format_frames
 from kinochrome.core.session import SESSION_SUFFIX, Keyframe, Session, save_session
 
 TEMPLATE_VERSION = "jobtemplate-2023-09"
@@ -143,20 +144,6 @@ def _norm(path: str) -> str:
     return os.path.normcase(os.path.normpath(os.path.abspath(path)))
 
 
-def _frames_text(frames: Sequence[int]) -> str:
-    """1004, 1007, 1008, 1009 -> '1004,1007-1009'."""
-    parts: list[str] = []
-    frames = sorted(frames)
-    i = 0
-    while i < len(frames):
-        j = i
-        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
-            j += 1
-        parts.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
-        i = j + 1
-    return ",".join(parts)
-
-
 def _job_name(shot_pattern: str) -> str:
     # The job name is an OpenJD format string: keep braces out, and it must be 1-128 characters.
     base = re.sub(r"[{}\x00-\x1f]", "", os.path.basename(shot_pattern)) or "shot"
@@ -182,7 +169,7 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     shot = open_shot(settings.input, settings.frames)
     first, last = shot.first, shot.last          # the requested range, or what is on disk
     if shot.missing:
-        raise SequenceError(f"{shot.pattern}: missing frames {_frames_text(shot.missing)}; a farm job needs "
+        raise SequenceError(f"{shot.pattern}: missing frames {format_frames(shot.missing)}; a farm job needs "
                             f"every frame (render the gaps or pick a range with --frames)")
     chunk_ranges(first, last, chunk)           # raises for a chunk larger than the shot
 

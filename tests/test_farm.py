@@ -260,7 +260,7 @@ def test_bad_chunk_writes_nothing(shot, tmp_path, chunk):
 def test_missing_frames_write_nothing(shot, tmp_path):
     (shot["folder"] / "shot.1005.exr").unlink()
     (shot["folder"] / "shot.1007.exr").unlink()
-    _assert_refused(_settings(shot), tmp_path / "job", 3, SequenceError, "missing frames 1005,1007")
+    _assert_refused(_settings(shot), tmp_path / "job", 3, SequenceError, "missing frames 1005, 1007")
 
 
 @pytest.mark.parametrize("output", ["same", "printf", "folder"])
@@ -425,7 +425,7 @@ def test_openjd_job_with_the_model_joins_within_the_seam_tolerance(shot, tmp_pat
     if not KINOCHROME.exists() or not _model_installed():
         pytest.skip("no kinochrome model installed")
     settings = _settings(shot, method="model")
-    _run_openjd_job(shot, tmp_path, settings, preroll=4)
+    _run_openjd_job(shot, tmp_path, settings, preroll=6)
     worst = _worst_ab_difference(shot, tmp_path, settings)
     assert worst < 2.0, f"chunked vs whole-shot ab difference {worst:.3f} Lab units (seam tolerance 2)"
 
