@@ -214,6 +214,19 @@ def read_frame(path: str, layer: str | None = None, frame: int | None = None) ->
     of a multi-part EXR (its ``name``). FrameReadError for a file that cannot be opened or read
     (``"shot.1004.exr: truncated or corrupt (...)"``), FrameLayoutError for an unknown layer.
     """
+    return _read(path, layer, frame, pixels=True)
+
+
+def read_header(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
+    """Like :func:`read_frame` but reads only the header (fast for ``info`` and checks).
+
+    ``rgb``/``alpha`` are read-only zero placeholders of the right shapes (no pixels are decoded).
+    """
+    return _read(path, layer, frame, pixels=False)
+
+
+def _read(path: str, layer: str | None, frame: int | None, pixels: bool) -> Frame:
+    """The one reader behind read_frame (pixels decoded) and read_header (zero placeholders)."""
     if not os.path.isfile(path):
         raise FrameReadError(f"{_short(path)}: file not found")
     inp = _open_input(path)
@@ -224,39 +237,19 @@ def read_frame(path: str, layer: str | None = None, frame: int | None = None) ->
         if not inp.seek_subimage(subimage, 0):
             raise _read_error(path, _oiio_error(inp))
         spec = oiio.ImageSpec(inp.spec())
-        pixels = inp.read_image(subimage, 0, 0, spec.nchannels, oiio.FLOAT)
-        if pixels is None or inp.has_error:
+        data = inp.read_image(subimage, 0, 0, spec.nchannels, oiio.FLOAT) if pixels else None
+        if pixels and (data is None or inp.has_error):
             raise _read_error(path, _oiio_error(inp))
     finally:
         inp.close()
-    pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-    rgb = np.ascontiguousarray(pixels[..., colour if len(colour) == 3 else colour * 3])
-    alpha = np.ascontiguousarray(pixels[..., [alpha_index]]) if alpha_index is not None else None
-    return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec,
-                 channels=_channel_names(spec, colour, alpha_index),
-                 pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
-                 subimage=subimage)
-
-
-def read_header(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
-    """Like :func:`read_frame` but reads only the header (fast for ``info`` and checks).
-
-    ``rgb``/``alpha`` are read-only zero placeholders of the right shapes (no pixels are decoded).
-    """
-    if not os.path.isfile(path):
-        raise FrameReadError(f"{_short(path)}: file not found")
-    inp = _open_input(path)
-    if inp is None:
-        raise _read_error(path, _oiio_error())
-    try:
-        subimage, colour, alpha_index, prefix = _find_layer(inp, path, layer)
-        inp.seek_subimage(subimage, 0)
-        spec = oiio.ImageSpec(inp.spec())
-    finally:
-        inp.close()
-    zeros = np.zeros((1, 1, 3), np.float32)
-    rgb = np.broadcast_to(zeros, (spec.height, spec.width, 3))
-    alpha = np.broadcast_to(zeros[..., :1], (spec.height, spec.width, 1)) if alpha_index is not None else None
+    if pixels:
+        data = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+        rgb = np.ascontiguousarray(data[..., colour if len(colour) == 3 else colour * 3])
+        alpha = np.ascontiguousarray(data[..., [alpha_index]]) if alpha_index is not None else None
+    else:
+        zeros = np.zeros((1, 1, 3), np.float32)
+        rgb = np.broadcast_to(zeros, (spec.height, spec.width, 3))
+        alpha = np.broadcast_to(zeros[..., :1], (spec.height, spec.width, 1)) if alpha_index is not None else None
     return Frame(path=path, frame=frame, rgb=rgb, alpha=alpha, spec=spec,
                  channels=_channel_names(spec, colour, alpha_index),
                  pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,

@@ -132,6 +132,13 @@ class ShotPipeline:
         self.summary = JobSummary(output="")
         self.warnings: list[str] = []
         self.cut_frames: list[int] = []
+        self.model: Any = None
+        self.quantise: str | None = None                 # storage type to keep luminance for (integers)
+        self.painted: set[int] = set()
+        self.keyframes: dict[int, Keyframe] = {}
+        self.reference_lab: dict[int, np.ndarray] = {}
+        self._primed = False                             # LSTM state settled on a first frame
+        self._previous_small: np.ndarray | None = None   # last working-size L*, for cut detection
 
     # ------------------------------------------------------------------ planning
     def _resolve(self, path: str | None) -> str | None:
@@ -207,8 +214,8 @@ class ShotPipeline:
         references.validate_keyframes(keyframes, disk_first, disk_last, full_size)
         self.keyframes = {k.frame: k for k in keyframes}
         hints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.reference_lab: dict[int, np.ndarray] = {}
-        self.painted: set[int] = set()
+        self.reference_lab = {}
+        self.painted = set()
         for k in keyframes:
             lab_frame = self._lab_small(k.frame, plan, size, cs)
             ref_lab = None
@@ -401,7 +408,7 @@ class ShotPipeline:
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
         """New chroma on the frame's own luminance, written atomically (runs in a writer thread)."""
-        rgb = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=getattr(self, "quantise", None))
+        rgb = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=self.quantise)
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
 
     def _colourise(self, f: int, frame: frameio.Frame, cs: str, size: tuple[int, int], propagator: Any,
@@ -425,14 +432,14 @@ class ShotPipeline:
         elif self.model is not None:
             if s.stateless:
                 self.model.reset_state()
-            previous = getattr(self, "_previous_small", None)
+            previous = self._previous_small
             if previous is not None and previous.shape == small.shape and is_cut(previous, small):
                 # A new scene: colour memory from the last one would only mislead.
                 self.model.reset_state()
                 self._primed = False
                 self.cut_frames.append(f)
             self._previous_small = small
-            if s.stateless or not getattr(self, "_primed", False):
+            if s.stateless or not self._primed:
                 # A zero LSTM state is a special case the network saw only at the start of training
                 # sequences; priming it on the first frame gives the first output the same footing as the rest.
                 for _ in range(PRIME_FRAMES):
