@@ -37,3 +37,20 @@ class ColourLoss(torch.nn.Module):
         hinted = (err * mask).sum() / mask.sum().clamp_min(1.0)
         total = ce + self.l1 * l1 + self.hint_l1 * hinted
         return {"loss": total, "ce": ce.detach(), "l1": l1.detach(), "hint_l1": hinted.detach()}
+
+
+def temporal_consistency(ab_pred: torch.Tensor, ab_true: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """Penalise colour change over time that the ground truth does not have -> scalar.
+
+    ``ab_pred/ab_true (N, T, 2, H, W)`` a*b*. Compares frame-to-frame change (t-1 -> t: flicker) and change since
+    the first frame (0 -> t: slow drift of the LSTM state), both on ``pool``-averaged ab so that small
+    misalignments do not dominate. Per-pixel cross-entropy cannot see either: each frame is scored alone.
+    """
+    n, t = ab_pred.shape[:2]
+    if t < 2:
+        return ab_pred.sum() * 0.0
+    p = F.avg_pool2d(ab_pred.flatten(0, 1), pool).reshape(n, t, 2, -1)
+    g = F.avg_pool2d(ab_true.flatten(0, 1), pool).reshape(n, t, 2, -1)
+    step = (p[:, 1:] - p[:, :-1]) - (g[:, 1:] - g[:, :-1])
+    drift = (p[:, 1:] - p[:, :1]) - (g[:, 1:] - g[:, :1])
+    return (step.abs().sum(2).mean() + drift.abs().sum(2).mean()) / 110.0

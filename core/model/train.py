@@ -26,7 +26,7 @@ from tqdm import tqdm
 from ..errors import TrainingDataError, UsageError
 from .bins import bins_from_histogram, rebalance_weights
 from .data import HintSettings, SequenceSampler, ab_histogram, load_clips, load_photos
-from .losses import ColourLoss
+from .losses import ColourLoss, temporal_consistency
 from .network import DEFAULT_CONFIG, KinoNet
 from .weights import ARCH, save_model
 
@@ -49,6 +49,7 @@ DEFAULTS: dict = {
     "lambda": 0.5,
     "l1": 0.5,
     "hint_l1": 1.0,
+    "temporal": 0.0,
     "p_clip": 0.5,
     "p_degrade": 0.5,
     "bin_min_fraction": 0.0,
@@ -156,7 +157,7 @@ def validate(net: KinoNet, loss_fn: ColourLoss, val: tuple[torch.Tensor, torch.T
     """Loss and ab RMSE (automatic = even sequences, guided = odd) on the fixed validation set."""
     net.eval()
     x_all, ab_all = val
-    losses, se_auto, se_guided, chroma_pred, chroma_true = [], [], [], [], []
+    losses, se_auto, se_guided, chroma_pred, chroma_true, temporal = [], [], [], [], [], []
     for s in range(0, len(x_all), batch):
         x, ab = x_all[s:s + batch], ab_all[s:s + batch]
         logits, pred, _, _ = net.forward_sequence(x)
@@ -167,12 +168,14 @@ def validate(net: KinoNet, loss_fn: ColourLoss, val: tuple[torch.Tensor, torch.T
             se = float(((pred[j] - ab[j]) ** 2).sum(1).mean())
             (se_auto if (s + j) % 2 == 0 else se_guided).append(se)
             if (s + j) % 2 == 0:
+                temporal.append(float(temporal_consistency(pred[j:j + 1], ab[j:j + 1])))
                 chroma_pred.append(float(pred[j].norm(dim=1).mean()))
                 chroma_true.append(float(ab[j].norm(dim=1).mean()))
     net.train()
     return {"val_loss": float(np.mean(losses)), "ab_rmse_auto": math.sqrt(np.mean(se_auto)),
             "ab_rmse_guided": math.sqrt(np.mean(se_guided)) if se_guided else float("nan"),
-            "chroma_ratio_auto": float(np.mean(chroma_pred) / max(np.mean(chroma_true), 1e-6))}
+            "chroma_ratio_auto": float(np.mean(chroma_pred) / max(np.mean(chroma_true), 1e-6)),
+            "temporal_auto": float(np.mean(temporal)) if temporal else float("nan")}
 
 
 # ------------------------------------------------------------------------------------------- training
@@ -299,6 +302,10 @@ def train(config_path: Path, resume: bool = False) -> Path:
             x, ab = torch.from_numpy(x_np), torch.from_numpy(ab_np)
             logits, pred, _, _ = net.forward_sequence(x)
             part = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
+            if cfg["temporal"] and x.shape[1] > 1:
+                part["temporal"] = temporal_consistency(pred, ab)
+                part["loss"] = part["loss"] + cfg["temporal"] * part["temporal"]
+                part["temporal"] = part["temporal"].detach()
             share = x.shape[0] * x.shape[1] / total_frames
             (part["loss"] * share).backward()
             for k, v in part.items():
