@@ -59,7 +59,8 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--working-size", type=int, metavar="PX", help="long side the network runs at")
     p.add_argument("--fit", action="store_true", default=None, help="crop references of another aspect ratio")
     p.add_argument("--device", help="auto, cpu, cuda or mps")
-    p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    p.add_argument("--threads", type=int, help="CPU threads the run may use (default: all cores); torch, OpenCV "
+                   "and OpenImageIO get half each, as reading, the network and writing overlap")
     p.add_argument("--preroll", type=int, help="frames before the range run to warm up state (not written)")
 
 

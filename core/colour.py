@@ -43,6 +43,7 @@ _CIN_OFFSET = 10.0 ** ((_CIN_BLACK - _CIN_WHITE) * _CIN_DENSITY / _CIN_GAMMA)
 _BUILTIN_LINEAR = "Linear Rec.709 (sRGB)"
 _BUILTIN_SRGB = "sRGB Encoded Rec.709 (sRGB)"
 
+BAND_PIXELS = 65536  # pixels per band of full-frame per-pixel work: a band's float32 planes fit in L2 cache
 _TINY_Y = 1e-8  # luminance below this is treated as black: no chroma
 # Lab -> linear Rec.709 constants (the same as core/lab.py) as plain floats for the torch path.
 _LAB_WHITE = tuple(float(v) for v in _lab._WHITE)
@@ -296,6 +297,30 @@ def count_nonfinite(rgb: np.ndarray) -> int:
     return int((~np.isfinite(np.asarray(rgb))).any(axis=-1).sum())
 
 
+def lightness_and_nonfinite(encoded: np.ndarray, colourspace: str) -> tuple[np.ndarray, int]:
+    """Encoded RGB ``(H, W, 3)`` -> ``(L* (H, W) float32 in [0, 100], number of NaN/Inf pixels)``.
+
+    L* of the linear Rec.709 luminance, highlights above white clipped to 100 and NaN/Inf to 0 (for the
+    network; outputs keep the original values). A pixel counts as NaN/Inf when its luminance is, i.e. when
+    any channel is (luminance weights are positive). Computed in bands, like :func:`recombine_chroma`.
+    """
+    canonical = check_colourspace(colourspace)
+    shape = np.shape(encoded)[:-1]
+    flat = np.asarray(encoded, dtype=np.float32).reshape(-1, 3)
+    out = np.empty(flat.shape[0], np.float32)
+    bad = 0
+    for start in range(0, flat.shape[0], BAND_PIXELS):
+        band = slice(start, start + BAND_PIXELS)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = _luminance(_convert(flat[band], canonical, decode=True))
+        finite = np.isfinite(y)
+        if not finite.all():
+            bad += int((~finite).sum())
+            y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=0.0)
+        out[band] = _lab.y_to_lightness(np.clip(y, 0.0, 1.0))
+    return out.reshape(shape), bad
+
+
 # --- the luminance guarantee -------------------------------------------------------------------------
 
 _LUMA = REC709_LUMA.astype(np.float32)
@@ -489,6 +514,25 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
     shape = np.shape(encoded_in)
     flat_in = np.asarray(encoded_in, dtype=np.float32).reshape(-1, 3)
     flat_ab = np.asarray(ab, dtype=np.float32).reshape(-1, 2)
+    if flat_ab.shape[0] != flat_in.shape[0]:
+        raise ValueError(f"ab {np.shape(ab)} does not match the image {shape}")
+    hi = np.inf if max_linear is None else float(max_linear)
+    lo = 0.0
+    if max_linear is not None:
+        # Integer encodings whose code 0 is above linear 0 cannot store less.
+        lo = max(0.0, float(_convert(np.zeros((1, 3)), canonical, decode=True).max()))
+    out = np.empty_like(flat_in)
+    # Every step is per pixel, so bands give the same result as the whole frame; a band's temporaries stay in
+    # the CPU cache instead of a dozen frame-sized arrays going through main memory (about 2x faster at 2K).
+    for start in range(0, flat_in.shape[0], BAND_PIXELS):
+        band = slice(start, start + BAND_PIXELS)
+        out[band] = _recombine_flat(flat_in[band], flat_ab[band], canonical, lo, hi, quantise)
+    return out.reshape(shape)
+
+
+def _recombine_flat(flat_in: np.ndarray, flat_ab: np.ndarray, canonical: str, lo: float, hi: float,
+                    quantise: str | None) -> np.ndarray:
+    """:func:`recombine_chroma` on ``(N, 3)`` pixels and ``(N, 2)`` a*b*, colours fitted into linear [lo, hi]."""
     if not np.isfinite(flat_ab).all():
         flat_ab = np.nan_to_num(flat_ab)
     bad = _nonfinite_rows(flat_in)
@@ -499,11 +543,6 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
         bad |= bad_linear
         linear[bad] = 0.0
     y = _luminance(linear)
-    hi = np.inf if max_linear is None else float(max_linear)
-    lo = 0.0
-    if max_linear is not None:
-        # Integer encodings whose code 0 is above linear 0 cannot store less.
-        lo = max(0.0, float(_convert(np.zeros((1, 3)), canonical, decode=True).max()))
     colour, lit = chroma_on_luminance(y, flat_ab, lo, hi)
 
     encoded = _convert(colour, canonical, decode=False)
@@ -513,4 +552,4 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
         encoded = _store_with_luminance(encoded, y, canonical, quantise, floor)
     if bad.any():
         encoded[bad] = flat_in[bad]
-    return encoded.reshape(shape)
+    return encoded
