@@ -416,6 +416,15 @@ class ShotPipeline:
         rgb = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=self.quantise)
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
 
+    def _fill_from_reference(self, f: int, small: np.ndarray, hint_ab: np.ndarray, conf: np.ndarray,
+                             propagator: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Propagated hints of frame ``f`` with their gaps filled from the nearest reference that reaches it
+        (:func:`references.fill_from_reference`); unchanged when none does. ``small`` L* at working size."""
+        source = next((k for k in propagator.keyframes_reaching(f) if k in self.reference_lab), None)
+        if source is None:
+            return hint_ab, conf
+        return references.fill_from_reference(hint_ab, conf, self.reference_lab[source], small)
+
     def _colourise(self, f: int, frame: frameio.Frame, cs: str, size: tuple[int, int], propagator: Any,
                    classical: Callable[[int], Any] | None, lightness: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -429,6 +438,8 @@ class ShotPipeline:
         small = resize_plane(lightness, size)
         if propagator is not None:
             hint_ab, conf = propagator.hints_for(f)
+            if self.model is not None and s.method == "model":
+                hint_ab, conf = self._fill_from_reference(f, small, hint_ab, conf, propagator)
         else:
             hint_ab = np.zeros(small.shape + (2,), np.float32)
             conf = np.zeros(small.shape, np.float32)

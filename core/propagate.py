@@ -350,6 +350,13 @@ class Propagator:
             self._warnings = list(self._notes) + self._uncovered_warnings()
         return list(self._warnings)
 
+    def keyframes_reaching(self, frame: int) -> list[int]:
+        """Keyframes whose propagation reaches ``frame`` (within ``reach``, no cut between), nearest first."""
+        self._scan()
+        i = max(bisect.bisect_right(self.frames, int(frame)) - 1, 0)
+        reaching = [self.frames[k] for k, (lo, hi) in zip(self._key_idx, self._coverage()) if lo <= i <= hi]
+        return sorted(reaching, key=lambda f: (abs(f - int(frame)), f))
+
     def _uncovered_warnings(self) -> list[str]:
         n = len(self.frames)
         covered = np.zeros(n, bool)

@@ -56,6 +56,10 @@ EXEMPLAR_K = 8
 EXEMPLAR_STEP = 4
 #: Exemplar hints below this confidence are dropped (a wrong colour hint is worse than none).
 EXEMPLAR_MIN_CONFIDENCE = 0.25
+#: Gaps in propagated hints are filled from the reference when more than this share of a frame is weakly
+#: hinted, at this weight (see fill_from_reference).
+REFERENCE_FILL_AREA = 0.05
+REFERENCE_FILL = 1.0
 #: Weight of the (L2-normalised) network features against the texture features (which are in L* units).
 NETWORK_FEATURE_WEIGHT = 20.0
 
@@ -407,6 +411,32 @@ def validate_keyframes(keyframes: Iterable[Any], shot_first: int, shot_last: int
             if not os.path.isfile(path):
                 raise ColourReferenceError(f"keyframe {k.frame}: {Path(path).name}: colour reference not "
                                            f"found ({path})")
+
+
+def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,
+                        weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Propagated hints with their gaps filled by matching a keyframe's reference as an exemplar.
+
+    Optical flow loses what it cannot follow (water, smoke, regions the camera reveals); there the network
+    would fall back to its automatic guess, which neither matches the artist's colours nor holds still from
+    frame to frame. So when more than ``min_area`` of the frame is weakly hinted (confidence < 0.5), the
+    reference is matched to this frame (:func:`exemplar_hints`: luminance and texture) and the propagated
+    hints are laid over the matches: ``conf = c_p + (1 - c_p) * weight * c_m``, ab the matching weighted
+    mix, so confident propagated hints win and the matches fill in where they are weak.
+
+    ``hint_ab (h, w, 2)``, ``conf (h, w)``: propagated hints; ``ref_lab (h, w, 3)``: the reference at
+    working size; ``lightness (h, w)``: this frame's L*. Returns ``(ab, conf)`` of the same shapes.
+    """
+    if (conf < 0.5).mean() <= min_area:
+        return hint_ab, conf
+    frame_lab = np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab)
+    carried = (1.0 - conf) * match_conf * np.float32(weight)
+    total = conf + carried
+    safe = np.maximum(total, 1e-6)[..., None]
+    ab = (hint_ab * conf[..., None] + match_ab * carried[..., None]) / safe
+    return ab.astype(np.float32), total.astype(np.float32)
 
 
 def compose_ab(net_ab: np.ndarray, hint_ab: np.ndarray, hint_conf: np.ndarray, strength: float) -> np.ndarray:

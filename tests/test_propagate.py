@@ -290,3 +290,14 @@ def test_detect_cuts():
     shot = Shot(count=16, cut=FIRST + 9)
     assert detect_cuts(shot.frames, shot.lightness) == {FIRST + 9}
     assert shot.reads == 16
+
+
+def test_keyframes_reaching_respects_reach_and_cuts():
+    shot = Shot(count=20, cut=FIRST + 12)
+    keys = {FIRST: shot.key(FIRST), FIRST + 6: shot.key(FIRST + 6), FIRST + 15: shot.key(FIRST + 15)}
+    prop = Propagator(shot.frames, keys, shot.lightness, reach=3)
+    assert prop.keyframes_reaching(FIRST + 3) == [FIRST, FIRST + 6]       # equally near: earlier first
+    assert prop.keyframes_reaching(FIRST + 4) == [FIRST + 6]              # FIRST is 4 > reach away
+    assert prop.keyframes_reaching(FIRST + 10) == []                      # 4 after FIRST + 6, before the cut
+    assert prop.keyframes_reaching(FIRST + 12) == [FIRST + 15]            # the cut's first frame
+    assert prop.keyframes_reaching(FIRST + 11) == []                      # FIRST + 15 cannot cross the cut

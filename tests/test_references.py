@@ -11,6 +11,7 @@ from kinochrome.core.lab import lab_to_srgb, srgb_to_lab
 from kinochrome.core.references import (
     compose_ab,
     exemplar_hints,
+    fill_from_reference,
     keyframe_hints,
     load_reference,
     painted_hints,
@@ -290,3 +291,31 @@ def test_compose_blend():
     out = compose_ab(np.zeros((96, 128, 2), np.float32), hint, np.ones((H, W), np.float32), 1.0)
     assert out.shape == (96, 128, 2)
     np.testing.assert_allclose(out, 30.0, atol=1e-4)
+
+
+def test_fill_from_reference_fills_weak_hints_and_keeps_confident_ones():
+    ref = region_scene("columns", 0)
+    frame = region_scene("rows", 1)
+    truth = frame[..., 1:]
+    hint_ab = np.zeros((H, W, 2), np.float32)
+    conf = np.zeros((H, W), np.float32)
+    hint_ab[:, : W // 2] = (5.0, 5.0)                 # confident propagated hints on the left half only
+    conf[:, : W // 2] = 1.0
+    ab, merged = fill_from_reference(hint_ab, conf, ref, frame[..., 0])
+    assert np.array_equal(ab[:, : W // 2], hint_ab[:, : W // 2])      # a confident hint wins exactly
+    assert np.array_equal(merged[:, : W // 2], conf[:, : W // 2])
+    right = (slice(None), slice(W // 2, None))
+    filled = merged[right] > 0
+    assert 0.05 < filled.mean() and merged.max() <= 1.0
+    err = np.sqrt(((ab[right][filled] - truth[right][filled]) ** 2).sum(-1).mean())
+    assert err < 0.5 * np.sqrt((truth[right][filled] ** 2).sum(-1).mean())   # the reference's colours
+
+
+def test_fill_from_reference_leaves_well_hinted_frames_alone():
+    ref = region_scene("columns", 0)
+    frame = region_scene("rows", 1)
+    hint_ab = np.full((H, W, 2), 3.0, np.float32)
+    conf = np.full((H, W), 0.9, np.float32)
+    conf[:2] = 0.1                                   # under 5% of the frame is weak
+    ab, merged = fill_from_reference(hint_ab, conf, ref, frame[..., 0])
+    assert ab is hint_ab and merged is conf
