@@ -245,7 +245,8 @@ def _network_features_at(features: np.ndarray, size: tuple[int, int], ys: np.nda
 
 
 def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.ndarray | None = None,
-                   features_frame: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   features_frame: np.ndarray | None = None, where: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Hints from an exemplar (a colour still of similar content, not this frame): ``(ab (H, W, 2),
     confidence (H, W))`` at the frame's size.
 
@@ -257,7 +258,8 @@ def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.
     typical match distance, and when the K neighbours agree on the colour (an ambiguous match — same
     texture, different colours in the reference — is the analogue of a failed ratio test). Hints below
     0.25 confidence are dropped; each kept one covers a 3x3 block, like the artist's small colour points
-    the network was trained on.
+    the network was trained on. ``where (H, W)`` bool: match only grid pixels where it is True (the
+    search is the cost).
     """
     h, w = frame_lab.shape[:2]
     rh, rw = ref_lab.shape[:2]
@@ -274,6 +276,13 @@ def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.
 
     off = EXEMPLAR_STEP // 2
     ys, xs = np.mgrid[off:h:EXEMPLAR_STEP, off:w:EXEMPLAR_STEP]
+    if where is not None:
+        chosen = np.asarray(where, bool)[ys, xs]
+        ys, xs = ys[chosen], xs[chosen]
+    hint_ab = np.zeros((h, w, 2), np.float32)
+    mask = np.zeros((h, w), np.float32)
+    if ys.size == 0:
+        return hint_ab, mask
     queries = frame_feats[ys.ravel(), xs.ravel()]
     if features_ref is not None and features_frame is not None:
         samples = np.concatenate(
@@ -288,8 +297,6 @@ def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.
     conf = np.exp(-dist[:, 0] / (4.0 * typical)) * np.exp(-((spread / 12.0) ** 2))
     conf = np.where(conf >= EXEMPLAR_MIN_CONFIDENCE, conf, 0.0).astype(np.float32)
 
-    hint_ab = np.zeros((h, w, 2), np.float32)
-    mask = np.zeros((h, w), np.float32)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             yy = np.clip(ys.ravel() + dy, 0, h - 1)
@@ -431,7 +438,9 @@ def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarr
     if (conf < 0.5).mean() <= min_area:
         return hint_ab, conf
     frame_lab = np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
-    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab)
+    # a match is searched only where it can matter: near weak hints (3x3 blocks reach 1 px further)
+    weak = cv2.dilate((conf < 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, where=weak)
     carried = (1.0 - conf) * match_conf * np.float32(weight)
     total = conf + carried
     safe = np.maximum(total, 1e-6)[..., None]
