@@ -520,7 +520,6 @@ def test_node_deleted_during_a_run(nuke, adapter, tmp_path, make_sequence, refer
     assert len(list((tmp_path / "in").glob("shot_kino.*.exr"))) == 4
 
 
-@pytest.mark.xfail(reason="network.annealed_mean mixes float32 probabilities with half bins", strict=False)
 def test_export_in_half_precision(tmp_path):
     """Inference's 'optimize for speed and memory' runs the module in half precision."""
     torch = pytest.importorskip("torch")

@@ -114,9 +114,9 @@ class KinoNet(nn.Module):
 
     def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:
         """``(N, K, h, w)`` logits -> ``(N, 2, h, w)`` a*b* by the annealed mean (softmax at T)."""
-        logits = logits.float() + self.logit_bias.view(1, -1, 1, 1)
+        logits = logits.float() + self.logit_bias.float().view(1, -1, 1, 1)
         p = torch.softmax(logits / self.temperature, dim=1)
-        return torch.einsum("nkhw,kc->nchw", p, self.bins)
+        return torch.einsum("nkhw,kc->nchw", p, self.bins.to(p.dtype))  # bins may be half after .half()
 
     def decode(self, x: torch.Tensor, feats: list[torch.Tensor], h: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
