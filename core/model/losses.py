@@ -42,9 +42,11 @@ class ColourLoss(torch.nn.Module):
 def temporal_consistency(ab_pred: torch.Tensor, ab_true: torch.Tensor, pool: int = 4) -> torch.Tensor:
     """Penalise colour change over time that the ground truth does not have -> scalar.
 
-    ``ab_pred/ab_true (N, T, 2, H, W)`` a*b*. Compares frame-to-frame change (t-1 -> t: flicker) and change since
-    the first frame (0 -> t: slow drift of the LSTM state), both on ``pool``-averaged ab so that small
-    misalignments do not dominate. Per-pixel cross-entropy cannot see either: each frame is scored alone.
+    ``ab_pred/ab_true (N, T, 2, H, W)`` a*b*. Two terms: frame-to-frame change (t-1 -> t, flicker) on
+    ``pool``-averaged ab, so that small misalignments do not dominate; and the change of the frame's mean ab
+    since the first frame (0 -> t: the slow drift of the LSTM state, which shifts the whole colour
+    distribution). Per-pixel cross-entropy cannot see either: each frame is scored alone. The drift term
+    compares means, not pixels, so it does not reward washing the colour out.
     """
     n, t = ab_pred.shape[:2]
     if t < 2:
@@ -52,5 +54,6 @@ def temporal_consistency(ab_pred: torch.Tensor, ab_true: torch.Tensor, pool: int
     p = F.avg_pool2d(ab_pred.flatten(0, 1), pool).reshape(n, t, 2, -1)
     g = F.avg_pool2d(ab_true.flatten(0, 1), pool).reshape(n, t, 2, -1)
     step = (p[:, 1:] - p[:, :-1]) - (g[:, 1:] - g[:, :-1])
-    drift = (p[:, 1:] - p[:, :1]) - (g[:, 1:] - g[:, :1])
+    pm, gm = p.mean(-1), g.mean(-1)
+    drift = (pm[:, 1:] - pm[:, :1]) - (gm[:, 1:] - gm[:, :1])
     return (step.abs().sum(2).mean() + drift.abs().sum(2).mean()) / 110.0
