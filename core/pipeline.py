@@ -419,11 +419,19 @@ class ShotPipeline:
     def _fill_from_reference(self, f: int, small: np.ndarray, hint_ab: np.ndarray, conf: np.ndarray,
                              propagator: Any) -> tuple[np.ndarray, np.ndarray]:
         """Propagated hints of frame ``f`` with their gaps filled from the nearest reference that reaches it
-        (:func:`references.fill_from_reference`); unchanged when none does. ``small`` L* at working size."""
+        (:func:`references.fill_from_reference`); unchanged when none does. ``small`` L* at working size.
+
+        The matches are also handed to the forward pass (:meth:`Propagator.carry`): carried by the flow, the
+        colours found for a region hold on the next frames instead of being matched afresh each frame.
+        """
         source = next((k for k in propagator.keyframes_reaching(f) if k in self.reference_lab), None)
         if source is None:
             return hint_ab, conf
-        return references.fill_from_reference(hint_ab, conf, self.reference_lab[source], small)
+        matches = references.reference_matches(conf, self.reference_lab[source], small)
+        if matches is None:
+            return hint_ab, conf
+        propagator.carry(f, *matches, distance=abs(f - source))
+        return references.lay_under(hint_ab, conf, *matches)
 
     def _colourise(self, f: int, frame: frameio.Frame, cs: str, size: tuple[int, int], propagator: Any,
                    classical: Callable[[int], Any] | None, lightness: np.ndarray | None = None

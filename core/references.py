@@ -420,6 +420,37 @@ def validate_keyframes(keyframes: Iterable[Any], shot_first: int, shot_last: int
                                            f"found ({path})")
 
 
+def reference_matches(conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,
+                      weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Colours for the gaps of propagated hints, matched from a keyframe's reference; None if few gaps.
+
+    When more than ``min_area`` of the frame is weakly hinted (``conf (h, w)`` < 0.5), the reference
+    ``ref_lab (h, w, 3)`` is matched to the frame's L* ``lightness (h, w)`` as an exemplar
+    (:func:`exemplar_hints`, searched only near the weak hints) -> ``(ab (h, w, 2), confidence * weight)``.
+    """
+    if (conf < 0.5).mean() <= min_area:
+        return None
+    frame_lab = np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+    # a match is searched only where it can matter: near weak hints (3x3 blocks reach 1 px further)
+    weak = cv2.dilate((conf < 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, where=weak)
+    return match_ab, (match_conf * np.float32(weight)).astype(np.float32)
+
+
+def lay_under(hint_ab: np.ndarray, conf: np.ndarray, under_ab: np.ndarray, under_conf: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Hints ``(ab, conf)`` laid over weaker ones: ``c = c_1 + (1 - c_1) c_2``, ab the matching weighted mix.
+
+    Where the first are fully confident they win exactly; the second show through where they are weak.
+    """
+    carried = (1.0 - conf) * under_conf
+    total = conf + carried
+    safe = np.maximum(total, 1e-6)[..., None]
+    ab = (hint_ab * conf[..., None] + under_ab * carried[..., None]) / safe
+    return ab.astype(np.float32), total.astype(np.float32)
+
+
 def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,
                         weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA
                         ) -> tuple[np.ndarray, np.ndarray]:
@@ -427,25 +458,17 @@ def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarr
 
     Optical flow loses what it cannot follow (water, smoke, regions the camera reveals); there the network
     would fall back to its automatic guess, which neither matches the artist's colours nor holds still from
-    frame to frame. So when more than ``min_area`` of the frame is weakly hinted (confidence < 0.5), the
-    reference is matched to this frame (:func:`exemplar_hints`: luminance and texture) and the propagated
-    hints are laid over the matches: ``conf = c_p + (1 - c_p) * weight * c_m``, ab the matching weighted
-    mix, so confident propagated hints win and the matches fill in where they are weak.
+    frame to frame. So the matches of :func:`reference_matches` are laid under the propagated hints
+    (:func:`lay_under`): confident propagated hints win, the matches fill in where they are weak.
 
     ``hint_ab (h, w, 2)``, ``conf (h, w)``: propagated hints; ``ref_lab (h, w, 3)``: the reference at
-    working size; ``lightness (h, w)``: this frame's L*. Returns ``(ab, conf)`` of the same shapes.
+    working size; ``lightness (h, w)``: this frame's L*. Returns ``(ab, conf)`` of the same shapes
+    (the inputs themselves when the frame is well hinted).
     """
-    if (conf < 0.5).mean() <= min_area:
+    matches = reference_matches(conf, ref_lab, lightness, weight, min_area)
+    if matches is None:
         return hint_ab, conf
-    frame_lab = np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
-    # a match is searched only where it can matter: near weak hints (3x3 blocks reach 1 px further)
-    weak = cv2.dilate((conf < 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, where=weak)
-    carried = (1.0 - conf) * match_conf * np.float32(weight)
-    total = conf + carried
-    safe = np.maximum(total, 1e-6)[..., None]
-    ab = (hint_ab * conf[..., None] + match_ab * carried[..., None]) / safe
-    return ab.astype(np.float32), total.astype(np.float32)
+    return lay_under(hint_ab, conf, *matches)
 
 
 def compose_ab(net_ab: np.ndarray, hint_ab: np.ndarray, hint_conf: np.ndarray, strength: float) -> np.ndarray:

@@ -301,3 +301,22 @@ def test_keyframes_reaching_respects_reach_and_cuts():
     assert prop.keyframes_reaching(FIRST + 10) == []                      # 4 after FIRST + 6, before the cut
     assert prop.keyframes_reaching(FIRST + 12) == [FIRST + 15]            # the cut's first frame
     assert prop.keyframes_reaching(FIRST + 11) == []                      # FIRST + 15 cannot cross the cut
+
+
+def test_carried_hints_travel_on_with_the_flow():
+    shot = Shot(count=8)
+    key_ab, key_conf = shot.key(FIRST)
+    key_conf[:, W // 2:] = 0.0                       # the keyframe colours the left half only
+    key_ab[:, W // 2:] = 0.0
+    prop = Propagator(shot.frames, {FIRST: (key_ab, key_conf)}, shot.lightness, reach=48)
+    run(prop, [FIRST, FIRST + 1])
+    before = prop.hints_for(FIRST + 1)[1][:, W // 2 + 4: W - 8].mean()
+    extra_ab = np.full((H, W, 2), (20.0, -10.0), np.float32)
+    prop.carry(FIRST + 5, extra_ab, np.ones((H, W), np.float32), distance=5)      # not the current frame
+    prop.carry(FIRST + 1, extra_ab, np.ones((H, W), np.float32), distance=1)
+    ab, conf = prop.hints_for(FIRST + 2)
+    right = (slice(None), slice(W // 2 + 4, W - 8))
+    assert before < 0.1 and conf[right].mean() > 0.8            # the carried hints arrived one frame on
+    assert np.allclose(ab[right], (20.0, -10.0), atol=0.5)
+    left = (slice(None), slice(4, W // 2 - 8))
+    assert rmse(ab[left], shot.truth(FIRST + 2)[left]) < 3.0    # the keyframe's own hints still win there
