@@ -14,6 +14,6 @@ $K eval "$CLIPS" --clips-only $VAL --frames 24 --references first-last -o docs/e
 # docs/references.md: an exemplar reference steers the colours.
 $PY scripts/exemplar_figure.py -o docs/images/exemplar_steering.png
 # docs/benchmarks.md: speed against the I/O floor, memory against shot length.
-$PY bench/bench.py --frames 8 --repeats 3 --json docs/benchmarks.json
+$PY bench/bench.py --frames 16 --repeats 3 --json docs/benchmarks.json
 # docs/panel.md: screenshots of the panel.
 QT_QPA_PLATFORM=offscreen $PY scripts/panel_screenshots.py
