@@ -15,10 +15,16 @@ from . import colour, frameio, sequence
 from .errors import OutputError
 
 
-def _label(tile: np.ndarray, text: str) -> np.ndarray:
-    """Burn a small label into the top-left of an sRGB uint8 tile (H, W, 3), RGB order."""
-    cv2.putText(tile, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(tile, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+def burn_label(tile: np.ndarray, text: str, origin: tuple[int, int] = (6, 16), scale: float = 0.45) -> np.ndarray:
+    """Burn white text with a dark outline into an sRGB uint8 tile (H, W, 3), in place; returns the tile.
+
+    The outline is the thin text drawn at 1 px offsets: OpenCV advances each glyph by its stroke thickness, so
+    a thick outline string runs wider than the text and its last glyphs show beside it.
+    """
+    x, y = origin
+    for dx, dy in ((-1, -1), (-1, 1), (1, -1), (1, 1), (0, -1), (0, 1), (-1, 0), (1, 0)):
+        cv2.putText(tile, text, (x + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.putText(tile, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return tile
 
 
@@ -75,6 +81,6 @@ def contact_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[int
     for f in dict.fromkeys(picks):
         row = []
         for shot, name in zip(shots, names):
-            row.append(_label(display_tile(shot.path(f), width, colourspace), f"{name}  {f}"))
+            row.append(burn_label(display_tile(shot.path(f), width, colourspace), f"{name}  {f}"))
         rows.append(row)
     return write_png(grid(rows), output)

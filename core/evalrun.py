@@ -37,7 +37,7 @@ import OpenImageIO as oiio
 
 from . import evaluate, frameio, sequence
 from .colour import to_display_srgb
-from .contact import grid, write_png
+from .contact import burn_label, grid, write_png
 from .job import JobSettings, run_job
 from .lab import REC709_LUMA, srgb_to_lab, srgb_to_linear
 from .session import Keyframe
@@ -154,9 +154,7 @@ def _tile(srgb: np.ndarray, width: int, label: str) -> np.ndarray:
     h = round(srgb.shape[0] * width / srgb.shape[1])
     tile = (np.clip(cv2.resize(srgb, (width, h), interpolation=cv2.INTER_AREA), 0, 1) * 255).astype(np.uint8)
     tile = np.ascontiguousarray(tile)
-    cv2.putText(tile, label, (5, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(tile, label, (5, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-    return tile
+    return burn_label(tile, label, (5, 14), 0.4)
 
 
 def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, count: int, model: str | None,

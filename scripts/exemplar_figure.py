@@ -20,7 +20,7 @@ import numpy as np
 
 from kinochrome.core import frameio, sequence
 from kinochrome.core.colour import to_display_srgb
-from kinochrome.core.contact import grid, write_png
+from kinochrome.core.contact import burn_label, grid, write_png
 from kinochrome.core.job import JobSettings, run_job
 from kinochrome.core.session import Keyframe
 
@@ -33,9 +33,7 @@ def tile(srgb: np.ndarray, label: str, width: int = 288) -> np.ndarray:
     h = round(srgb.shape[0] * width / srgb.shape[1])
     t = np.ascontiguousarray((np.clip(cv2.resize(srgb, (width, h), interpolation=cv2.INTER_AREA), 0, 1) * 255)
                              .astype(np.uint8))
-    cv2.putText(t, label, (5, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(t, label, (5, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-    return t
+    return burn_label(t, label, (5, 15))
 
 
 def main() -> int:

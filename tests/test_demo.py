@@ -29,3 +29,15 @@ def test_demo_writes_coloured_frames_and_a_sheet(tmp_path):
             assert np.abs(lab[..., 1:]).mean() > 2.0, f"{run} {f}: no colour"
             y = dst @ np.array([0.2126, 0.7152, 0.0722], np.float32)
             assert np.allclose(y, src[..., 0], rtol=2e-3, atol=2e-4), f"{run} {f}: luminance changed"
+
+
+def test_burned_label_outline_stays_with_its_text():
+    import numpy as np
+
+    from kinochrome.core.contact import burn_label
+
+    tile = burn_label(np.full((24, 240, 3), 128, np.uint8), "kinochrome auto  1001")
+    changed = np.flatnonzero((tile != 128).any(axis=(0, 2)))
+    white = np.flatnonzero((tile > 200).all(axis=2).any(axis=0))
+    # a thick outline string would run ~9 px past the text (OpenCV advances glyphs by the stroke thickness)
+    assert changed.max() - white.max() <= 2 and white.min() - changed.min() <= 2
