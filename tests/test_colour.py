@@ -272,3 +272,23 @@ def test_ocio_colourspace_recombine():
     ab = np.full((4, 4, 2), 25.0, np.float32)
     out = recombine_chroma(grey, ab, "ACEScct", None, "float")
     np.testing.assert_allclose(_desaturate(out, "ACEScct"), grey[..., 0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("cs, max_linear, quantise", [("lin_rec709", None, "half"), ("sRGB", 1.0, "uint8"),
+                                                      ("ACEScct", None, "float")])
+def test_bands_give_the_whole_frame_result(monkeypatch, cs, max_linear, quantise):
+    # 300x250 pixels cross the 65,536-pixel bands; NaN/Inf sit in the first and the last band.
+    rng = np.random.default_rng(7)
+    grey = np.repeat(rng.uniform(0.0, 1.0, (250, 300, 1)).astype(np.float32), 3, axis=2)
+    grey[3, 5] = np.nan
+    grey[240, 290, 1] = np.inf
+    ab = rng.uniform(-40, 40, (250, 300, 2)).astype(np.float32)
+    banded = colour.recombine_chroma(grey, ab, cs, max_linear, quantise)
+    lightness, bad = colour.lightness_and_nonfinite(grey, cs)
+    monkeypatch.setattr(colour, "BAND_PIXELS", 10**9)
+    whole = colour.recombine_chroma(grey, ab, cs, max_linear, quantise)
+    assert colour.BAND_PIXELS > grey.shape[0] * grey.shape[1] > 65536
+    np.testing.assert_array_equal(banded, whole)
+    whole_l, whole_bad = colour.lightness_and_nonfinite(grey, cs)
+    np.testing.assert_array_equal(lightness, whole_l)
+    assert bad == whole_bad == count_nonfinite(grey) == 2

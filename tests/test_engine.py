@@ -104,3 +104,20 @@ def test_scene_cut_resets_colour_memory(tmp_path, make_sequence, model_path):
     run_job(JobSettings(input=str(second / "shot.####.exr"), output=alone, model=model_path))
     diff = np.abs(lab_of(sequence.frame_path(out, 1005))[..., 1:] - lab_of(sequence.frame_path(alone, 1005))[..., 1:])
     assert diff.max() < 0.5
+
+
+def test_thread_budget_is_shared_between_the_libraries():
+    import cv2
+    import torch
+
+    from kinochrome.core.pipeline import configure_threads
+
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    try:
+        assert configure_threads(4) == 4
+        # reading, the network and writing overlap: each library gets half, never all the cores
+        assert torch.get_num_threads() == 2 and cv2.getNumThreads() == 2
+        assert configure_threads(1) == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before[0])
+        cv2.setNumThreads(before[1])
