@@ -108,3 +108,26 @@ def test_bad_config(tmp_path):
     path.write_text('{"stepz": 3}')
     with pytest.raises(UsageError, match="bad.json.*stepz"):
         load_config(path)
+
+
+def test_temporal_consistency_sees_drift_and_flicker_not_colour_errors():
+    import torch
+
+    from kinochrome.core.model.losses import temporal_consistency
+
+    g = torch.randn(2, 6, 2, 16, 16) * 20
+    assert float(temporal_consistency(g, g)) == 0.0
+    assert float(temporal_consistency(g + 15.0, g)) < 1e-6          # a steady colour error is the CE's business
+    drift = g + torch.arange(6, dtype=torch.float32).view(1, 6, 1, 1, 1) * 3.0
+    flicker = g + torch.tensor([0.0, 6.0] * 3).view(1, 6, 1, 1, 1)
+    assert float(temporal_consistency(drift, g)) > 0.05
+    assert float(temporal_consistency(flicker, g)) > 0.05
+    assert float(temporal_consistency(g[:, :1], g[:, :1])) == 0.0   # single frames: nothing to compare
+
+
+def test_training_with_the_temporal_loss_logs_it(data_dir, tmp_path):
+    cfg = _config(data_dir, tmp_path, steps=3)
+    cfg.write_text(cfg.read_text().replace('"steps": 3', '"steps": 3, "temporal": 2.0'))
+    train(cfg)
+    record = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])
+    assert record["train_temporal"] > 0 and record["temporal_auto"] >= 0
