@@ -131,3 +131,44 @@ def test_training_with_the_temporal_loss_logs_it(data_dir, tmp_path):
     train(cfg)
     record = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])
     assert record["train_temporal"] > 0 and record["temporal_auto"] >= 0
+
+
+def test_fine_tuning_adds_scene_context_without_changing_the_start(data_dir, tmp_path):
+    import torch
+
+    from kinochrome.core.model.network import KinoNet
+    from kinochrome.core.model.train import init_from_weights
+    from kinochrome.core.model.weights import load_network
+
+    (tmp_path / "a").mkdir()
+    cfg = _config(data_dir, tmp_path / "a", steps=2)
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": {**TINY_CONFIG, "global": 0}}))
+    first = train(cfg)
+    before, card = load_network(first)
+    with_context = {**TINY_CONFIG, "global": 8}
+    # the new branch starts at zero, so the network computes what its source did
+    net = KinoNet(with_context, torch.tensor(card["bins"])).eval()
+    info = init_from_weights(net, first, np.asarray(card["bins"], np.float32))
+    assert info["new_tensors"] == ["context.fc1.bias", "context.fc1.weight", "context.fc2.bias", "context.fc2.weight"]
+    x = torch.rand(1, 4, 32, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(net.step(x)[1], before.step(x)[1])
+    # a fine-tuning run records where it started, and the branch trains (moves off zero)
+    (tmp_path / "b").mkdir()
+    cfg = _config(data_dir, tmp_path / "b", steps=2)
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": with_context, "init_from": str(first)}))
+    tuned, tuned_card = load_network(train(cfg))
+    assert tuned_card["config"]["global"] == 8
+    assert json.loads((tmp_path / "b" / "run" / "state.json").read_text())["init_from"]["path"] == str(first)
+    assert float(tuned.context.fc2.weight.detach().abs().sum()) > 0
+
+
+def test_fine_tuning_from_another_shape_is_an_error(data_dir, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = train(_config(data_dir, tmp_path / "a", steps=1))
+    cfg = _config(data_dir, tmp_path / "b", steps=1)
+    data = json.loads(cfg.read_text())
+    cfg.write_text(json.dumps({**data, "model": {**TINY_CONFIG, "lstm": 12}, "init_from": str(first)}))
+    with pytest.raises(UsageError, match=f"{first.name}.*shape"):
+        train(cfg)

@@ -30,6 +30,7 @@ DEFAULT_CONFIG: dict = {
 TINY_CONFIG: dict = {
     "arch": "kino-cnn-lstm-v1",
     "enc": [4, 4, 8, 8, 8],
+    "global": 4,
     "lstm": 8,
     "dec": [8, 8, 4],
     "temperature": 0.38,
@@ -61,6 +62,27 @@ class ConvLSTMCell(nn.Module):
         return h, c
 
 
+class GlobalContext(nn.Module):
+    """Scene-level context (Iizuka et al. 2016, "Let there be Color!"): the frame's mean bottleneck feature
+    through a small MLP, added back to every position. ``e5 (N, C, h, w)`` -> ``(N, C, h, w)``.
+
+    The bottleneck sees ~65 px of a 384 px frame: enough for texture, not to tell a pool from a wall. The last
+    layer starts at zero, so a network that gains this branch computes what it computed before.
+    """
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+        with torch.no_grad():
+            self.fc2.weight.zero_()
+            self.fc2.bias.zero_()
+
+    def forward(self, e5: torch.Tensor) -> torch.Tensor:
+        g = self.fc2(F.relu(self.fc1(e5.mean(dim=(2, 3)))))
+        return e5 + g[:, :, None, None].to(e5.dtype)
+
+
 class KinoNet(nn.Module):
     """Encoder (5 conv blocks) -> ConvLSTM -> decoder with skips -> ab-bin logits + hint-aware refinement.
 
@@ -86,6 +108,9 @@ class KinoNet(nn.Module):
         self.enc3 = conv_block(enc[1], enc[2], 2)
         self.enc4 = conv_block(enc[2], enc[3], 2)
         self.enc5 = conv_block(enc[3], enc[4], 2)
+        # config "global": hidden width of the scene-context MLP (0 or absent = no branch, as in older cards)
+        glob = int(config.get("global", 0))
+        self.context: nn.Module = GlobalContext(enc[4], glob) if glob else nn.Identity()
         self.lstm = ConvLSTMCell(enc[4], hid)
         self.dec8 = conv_block(hid + enc[3], dec[0], 1)
         self.dec4 = conv_block(dec[0] + enc[2], dec[1], 1)
@@ -104,12 +129,12 @@ class KinoNet(nn.Module):
         return z, z
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """``x (N, 4, H, W)`` -> encoder features at 1, 1/2, 1/4, 1/8, 1/16."""
+        """``x (N, 4, H, W)`` -> encoder features at 1, 1/2, 1/4, 1/8, 1/16 (the last with scene context)."""
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
-        e5 = self.enc5(e4)
+        e5 = self.context(self.enc5(e4))
         return [e1, e2, e3, e4, e5]
 
     def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:

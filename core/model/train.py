@@ -28,7 +28,7 @@ from .bins import bins_from_histogram, rebalance_weights
 from .data import HintSettings, SequenceSampler, ab_histogram, load_clips, load_photos
 from .losses import ColourLoss, temporal_consistency
 from .network import DEFAULT_CONFIG, KinoNet
-from .weights import ARCH, save_model
+from .weights import ARCH, load_network, save_model
 
 DEFAULTS: dict = {
     "name": "run",
@@ -58,6 +58,7 @@ DEFAULTS: dict = {
     "checkpoint_minutes": 4.0,
     "max_minutes": None,
     "output_dir": None,
+    "init_from": None,
 }
 
 
@@ -194,6 +195,28 @@ def _bins(cfg: dict, out: Path, photos, clips) -> tuple[np.ndarray, np.ndarray]:
     return bins, prior
 
 
+def init_from_weights(net: KinoNet, path: Path, bins: np.ndarray) -> dict:
+    """Start ``net`` from trained weights at ``path`` (fine-tuning): every tensor the two share must match.
+
+    Parameters only ``net`` has (a branch added since, e.g. the scene context) keep their initialisation; the
+    bins must be the same. Returns what the card records: ``{"path", "steps_done", "frames_seen"}``.
+    """
+    source, card = load_network(path)
+    if not np.allclose(np.asarray(card["bins"], np.float32), bins):
+        raise UsageError(f"{path}: its ab bins differ from this run's ({len(card['bins'])} vs {len(bins)})")
+    theirs, ours = source.state_dict(), net.state_dict()
+    unknown = sorted(set(theirs) - set(ours))
+    if unknown:
+        raise UsageError(f"{path}: tensors this network does not have ({', '.join(unknown[:3])})")
+    for key, value in theirs.items():
+        if ours[key].shape != value.shape:
+            raise UsageError(f"{path}: {key} has shape {tuple(value.shape)}, this network {tuple(ours[key].shape)}")
+    net.load_state_dict(theirs, strict=False)
+    training = card.get("training", {})
+    return {"path": str(path), "steps_done": training.get("steps_done"), "frames_seen": training.get("frames_seen"),
+            "new_tensors": sorted(set(ours) - set(theirs))}
+
+
 def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | None) -> dict:
     return {
         "rebalance_weights": summary.get("rebalance_weights"),
@@ -253,9 +276,13 @@ def train(config_path: Path, resume: bool = False) -> Path:
     tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
 
     net = KinoNet(cfg["model"], torch.from_numpy(bins))
+    if cfg["init_from"] and not resume:
+        state_init = init_from_weights(net, _resolve(cfg["init_from"], config_path), bins)
     loss_fn = ColourLoss(torch.from_numpy(bins), torch.from_numpy(weights), cfg["l1"], cfg["hint_l1"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"], betas=(0.9, 0.99))
     state = {"step": 0, "elapsed": 0.0, "best_val": None, "git_commit": git_commit()}
+    if cfg["init_from"] and not resume:
+        state["init_from"] = state_init
     if resume:
         net.load_state_dict(load_file(str(out / "last.safetensors")))
         if (out / "optim.safetensors").is_file():
