@@ -159,8 +159,40 @@ def test_fine_tuning_adds_scene_context_without_changing_the_start(data_dir, tmp
     cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": with_context, "init_from": str(first)}))
     tuned, tuned_card = load_network(train(cfg))
     assert tuned_card["config"]["global"] == 8
-    assert json.loads((tmp_path / "b" / "run" / "state.json").read_text())["init_from"]["path"] == str(first)
+    init = json.loads((tmp_path / "b" / "run" / "state.json").read_text())["init_from"]
+    assert init["path"] == str(first) and init["optimizer_moments"] is True
     assert float(tuned.context.fc2.weight.detach().abs().sum()) > 0
+
+
+def test_fine_tuning_takes_the_source_runs_adam_moments_by_name(data_dir, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from kinochrome.core.model.network import KinoNet
+    from kinochrome.core.model.train import init_from_weights, init_optimizer_from
+
+    (tmp_path / "a").mkdir()
+    cfg = _config(data_dir, tmp_path / "a", steps=2)
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": {**TINY_CONFIG, "global": 0}}))
+    first = train(cfg)
+    card = json.loads(first.with_suffix(".json").read_text())
+    # the new branch sits before the LSTM, so parameter indices shift: moments must follow names, not indices
+    net = KinoNet({**TINY_CONFIG, "global": 8}, torch.tensor(card["bins"]))
+    init_from_weights(net, first, np.asarray(card["bins"], np.float32))
+    opt = torch.optim.Adam(net.parameters())
+    assert init_optimizer_from(opt, net, first)
+    names = [n for n, _ in net.named_parameters()]
+    state = opt.state_dict()["state"]
+    source_names = [n for n, _ in KinoNet({**TINY_CONFIG, "global": 0}, torch.tensor(card["bins"])).named_parameters()]
+    moments = load_file(str(first.parent / "optim.safetensors"))
+    lstm = names.index("lstm.gates.weight")
+    torch.testing.assert_close(state[lstm]["exp_avg_sq"],
+                               moments[f"{source_names.index('lstm.gates.weight')}.exp_avg_sq"])
+    assert names.index("context.fc1.weight") not in state
+    # no moments file beside the weights: nothing loaded, a fresh Adam
+    lone = tmp_path / "lone.safetensors"
+    lone.write_bytes(first.read_bytes())
+    assert not init_optimizer_from(torch.optim.Adam(net.parameters()), net, lone)
 
 
 def test_fine_tuning_from_another_shape_is_an_error(data_dir, tmp_path):
