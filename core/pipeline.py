@@ -427,7 +427,8 @@ class ShotPipeline:
         source = next((k for k in propagator.keyframes_reaching(f) if k in self.reference_lab), None)
         if source is None:
             return hint_ab, conf
-        matches = references.reference_matches(conf, self.reference_lab[source], small)
+        locality = references.MATCH_LOCALITY if source in self.painted else 0.0
+        matches = references.reference_matches(conf, self.reference_lab[source], small, locality=locality)
         if matches is None:
             return hint_ab, conf
         propagator.carry(f, *matches, distance=abs(f - source))

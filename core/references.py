@@ -60,6 +60,10 @@ EXEMPLAR_MIN_CONFIDENCE = 0.25
 #: hinted, at this weight (see fill_from_reference).
 REFERENCE_FILL_AREA = 0.05
 REFERENCE_FILL = 1.0
+#: Weight (L* units per working pixel) of position in matching a painted keyframe of the same shot: its
+#: content is still near where it was, so a match 30 px away costs as much as 9 L* of texture difference.
+#: On the held-out clips 0.3 gave +0.7 dB (the pool +2.9 dB) over no position (0.1: +0.4, 1.0: +0.7).
+MATCH_LOCALITY = 0.3
 #: Weight of the (L2-normalised) network features against the texture features (which are in L* units).
 NETWORK_FEATURE_WEIGHT = 20.0
 
@@ -245,8 +249,8 @@ def _network_features_at(features: np.ndarray, size: tuple[int, int], ys: np.nda
 
 
 def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.ndarray | None = None,
-                   features_frame: np.ndarray | None = None, where: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   features_frame: np.ndarray | None = None, where: np.ndarray | None = None,
+                   locality: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Hints from an exemplar (a colour still of similar content, not this frame): ``(ab (H, W, 2),
     confidence (H, W))`` at the frame's size.
 
@@ -259,7 +263,8 @@ def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.
     texture, different colours in the reference — is the analogue of a failed ratio test). Hints below
     0.25 confidence are dropped; each kept one covers a 3x3 block, like the artist's small colour points
     the network was trained on. ``where (H, W)`` bool: match only grid pixels where it is True (the
-    search is the cost).
+    search is the cost). ``locality`` > 0 (L* units per pixel; reference of the frame's size only) adds
+    the position to the features, so a pixel prefers matches near where it is.
     """
     h, w = frame_lab.shape[:2]
     rh, rw = ref_lab.shape[:2]
@@ -289,6 +294,9 @@ def exemplar_hints(ref_lab: np.ndarray, frame_lab: np.ndarray, features_ref: np.
             [samples, _network_features_at(features_ref, (rw, rh), keep // rw, keep % rw)], axis=1)
         queries = np.concatenate(
             [queries, _network_features_at(features_frame, (w, h), ys.ravel(), xs.ravel())], axis=1)
+    if locality > 0 and (rh, rw) == (h, w):
+        samples = np.concatenate([samples, np.stack([keep // rw, keep % rw], 1).astype(np.float32) * locality], 1)
+        queries = np.concatenate([queries, np.stack([ys.ravel(), xs.ravel()], 1).astype(np.float32) * locality], 1)
     idx, dist = knn_search(queries, samples, EXEMPLAR_K)
     nb_ab = sample_ab[idx]                                    # (N, K, 2)
     ab = nb_ab.mean(axis=1)
@@ -421,20 +429,22 @@ def validate_keyframes(keyframes: Iterable[Any], shot_first: int, shot_last: int
 
 
 def reference_matches(conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,
-                      weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA
-                      ) -> tuple[np.ndarray, np.ndarray] | None:
+                      weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA,
+                      locality: float = 0.0) -> tuple[np.ndarray, np.ndarray] | None:
     """Colours for the gaps of propagated hints, matched from a keyframe's reference; None if few gaps.
 
     When more than ``min_area`` of the frame is weakly hinted (``conf (h, w)`` < 0.5), the reference
     ``ref_lab (h, w, 3)`` is matched to the frame's L* ``lightness (h, w)`` as an exemplar
     (:func:`exemplar_hints`, searched only near the weak hints) -> ``(ab (h, w, 2), confidence * weight)``.
+    ``locality``: weight of position in the match (:data:`MATCH_LOCALITY` for a painted keyframe of this
+    shot, 0 for an exemplar, whose layout is another picture's).
     """
     if (conf < 0.5).mean() <= min_area:
         return None
     frame_lab = np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
     # a match is searched only where it can matter: near weak hints (3x3 blocks reach 1 px further)
     weak = cv2.dilate((conf < 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, where=weak)
+    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, where=weak, locality=locality)
     return match_ab, (match_conf * np.float32(weight)).astype(np.float32)
 
 
@@ -452,8 +462,8 @@ def lay_under(hint_ab: np.ndarray, conf: np.ndarray, under_ab: np.ndarray, under
 
 
 def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,
-                        weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA
-                        ) -> tuple[np.ndarray, np.ndarray]:
+                        weight: float = REFERENCE_FILL, min_area: float = REFERENCE_FILL_AREA,
+                        locality: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Propagated hints with their gaps filled by matching a keyframe's reference as an exemplar.
 
     Optical flow loses what it cannot follow (water, smoke, regions the camera reveals); there the network
@@ -465,7 +475,7 @@ def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarr
     working size; ``lightness (h, w)``: this frame's L*. Returns ``(ab, conf)`` of the same shapes
     (the inputs themselves when the frame is well hinted).
     """
-    matches = reference_matches(conf, ref_lab, lightness, weight, min_area)
+    matches = reference_matches(conf, ref_lab, lightness, weight, min_area, locality)
     if matches is None:
         return hint_ab, conf
     return lay_under(hint_ab, conf, *matches)

@@ -183,6 +183,31 @@ def test_exemplar_hints_steer_towards_the_exemplar():
     assert err_hint < 0.6 * err_gray
 
 
+def test_exemplar_hints_with_locality_prefer_matches_near_the_pixel():
+    # Two objects of the same texture in other colours (two shirts): texture alone cannot tell them apart,
+    # position can, when the reference is a painted frame of the same shot.
+    rng = np.random.default_rng(3)
+    lum = 50.0 + rng.normal(0, 4.0, (H, W)).astype(np.float32)
+    ab = np.zeros((H, W, 2), np.float32)
+    ab[:, : W // 2] = (40.0, 20.0)
+    ab[:, W // 2:] = (-30.0, -30.0)
+    ref = np.dstack([lum, ab])
+    frame = np.dstack([np.roll(lum, 3, axis=1), np.zeros((H, W, 2), np.float32)])   # the camera moved 3 px
+    left, right = (slice(None), slice(4, W // 2 - 8)), (slice(None), slice(W // 2 + 8, W - 4))
+
+    def error(out_ab, conf, region):
+        kept = conf[region] > 0
+        return np.sqrt(((out_ab[region][kept] - ab[region][kept]) ** 2).sum(-1).mean()) if kept.any() else 99.0
+
+    _, plain_conf = exemplar_hints(ref, frame)
+    near_ab, near_conf = exemplar_hints(ref, frame, locality=0.3)
+    # without position every match is ambiguous (the K neighbours disagree) and is dropped
+    assert (plain_conf[left] > 0).mean() < 0.1 and (plain_conf[right] > 0).mean() < 0.1
+    # with it, each object gets its own colour
+    assert (near_conf[left] > 0).mean() > 0.3 and (near_conf[right] > 0).mean() > 0.3
+    assert error(near_ab, near_conf, left) < 5 and error(near_ab, near_conf, right) < 5
+
+
 def test_exemplar_hints_accept_network_features():
     ref = colour_scene(seed=0)
     frame = ref[:, ::-1].copy()
