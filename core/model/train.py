@@ -200,8 +200,8 @@ def init_optimizer_from(opt: torch.optim.Optimizer, net: KinoNet, path: Path) ->
     parameters ``net`` shares with it, matched by name. Returns whether any were loaded.
 
     A fresh Adam moves every weight by about ``lr`` per step at first (its second moment starts at the
-    first gradient), which knocked a trained network off its minimum (validation loss 3.5 -> 5.7 within
-    250 steps); with the moments it takes the source run's step sizes.
+    first gradient), a shake a trained network does not need; with the moments it takes the source run's
+    step sizes from the first step.
     """
     moments = Path(path).parent / "optim.safetensors"
     if not moments.is_file():
