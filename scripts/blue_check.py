@@ -1,0 +1,96 @@
+"""How a model colours what is truly blue (skies, water) in automatic mode: a number behind the contact sheets.
+
+    .venv/bin/python scripts/blue_check.py MODEL [MODEL ...] [--photos DIR] [--clips DIR] [--count 40]
+
+For each model, the network alone (automatic, state reset per image) on (a) the first ``count`` training photos
+in which more than 30% of pixels are clearly blue (b* < -12), and (b) the frames of the held-out clips that have
+water (``mmaction_pool``, ``dvp_haze_canal``, every 4th of the first 24). On the truly blue pixels it prints the
+mean true b*, the mean predicted b* and the share predicted bluish (b* < -5). Training photos answer "can it
+learn blue at all" (underfitting); the held-out clips "does it generalise".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from kinochrome.core.lab import srgb_to_lab
+from kinochrome.core.model import load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+BLUE = -12.0
+WATER_CLIPS = ("mmaction_pool", "dvp_haze_canal")
+
+
+def read_lab(path: Path, long_side: int = 384) -> np.ndarray | None:
+    """An 8-bit image file -> L*a*b* ``(H, W, 3)`` float32 at ``long_side`` px (None if unreadable)."""
+    bgr = cv2.imread(str(path))
+    if bgr is None:
+        return None
+    h, w = bgr.shape[:2]
+    s = long_side / max(h, w)
+    bgr = cv2.resize(bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return srgb_to_lab(bgr[..., ::-1].astype(np.float32) / 255.0)
+
+
+def blue_photos(folder: Path, count: int) -> list[np.ndarray]:
+    out = []
+    for path in sorted(folder.iterdir()):
+        lab = read_lab(path)
+        if lab is not None and (lab[..., 2] < BLUE).mean() > 0.3:
+            out.append(lab)
+            if len(out) >= count:
+                break
+    return out
+
+
+def water_frames(clips: Path) -> list[np.ndarray]:
+    out = []
+    for name in WATER_CLIPS:
+        files = sorted(p for p in (clips / name).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        out += [lab for lab in (read_lab(p) for p in files[:24:4]) if lab is not None]
+    return out
+
+
+def score(model_ref: str, images: list[np.ndarray]) -> tuple[float, float, float]:
+    """-> (mean true b*, mean predicted b*, share predicted bluish) over the truly blue pixels, per image."""
+    model = load_model(model_ref, "cpu")
+    true_b, pred_b, bluish = [], [], []
+    for lab in images:
+        model.reset_state()
+        ab = model.predict_ab(lab[..., 0])
+        blue = lab[..., 2] < BLUE
+        if not blue.any():
+            continue
+        true_b.append(lab[..., 2][blue].mean())
+        pred_b.append(ab[..., 1][blue].mean())
+        bluish.append((ab[..., 1][blue] < -5).mean())
+    return float(np.mean(true_b)), float(np.mean(pred_b)), float(np.mean(bluish))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("models", nargs="+", help="model names or .safetensors paths")
+    p.add_argument("--photos", type=Path, default=ROOT.parent / "shared/data/train/photos")
+    p.add_argument("--clips", type=Path, default=ROOT.parent / "shared/data/train/clips")
+    p.add_argument("--count", type=int, default=40)
+    a = p.parse_args(argv)
+    torch.set_num_threads(2)
+    sets = {"training photos, blue-heavy": blue_photos(a.photos, a.count),
+            "held-out water clips": water_frames(a.clips)}
+    print("| model | images | n | true b* | predicted b* | share predicted bluish |")
+    print("|---|---|---|---|---|---|")
+    for model in a.models:
+        for name, images in sets.items():
+            t, pr, share = score(model, images)
+            print(f"| {model} | {name} | {len(images)} | {t:.1f} | {pr:.1f} | {share:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
