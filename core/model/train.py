@@ -226,7 +226,8 @@ def init_from_weights(net: KinoNet, path: Path, bins: np.ndarray) -> dict:
     """Start ``net`` from trained weights at ``path`` (fine-tuning): every tensor the two share must match.
 
     Parameters only ``net`` has (a branch added since, e.g. the scene context) keep their initialisation; the
-    bins must be the same. Returns what the card records: ``{"path", "steps_done", "frames_seen"}``.
+    bins must be the same. Returns what the run's state records: ``{"path", "steps_done", "frames_seen",
+    "new_tensors"}``.
     """
     source, card = load_network(path)
     if not np.allclose(np.asarray(card["bins"], np.float32), bins):
@@ -303,14 +304,13 @@ def train(config_path: Path, resume: bool = False) -> Path:
     tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
 
     net = KinoNet(cfg["model"], torch.from_numpy(bins))
-    if cfg["init_from"] and not resume:
-        state_init = init_from_weights(net, _resolve(cfg["init_from"], config_path), bins)
     loss_fn = ColourLoss(torch.from_numpy(bins), torch.from_numpy(weights), cfg["l1"], cfg["hint_l1"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"], betas=(0.9, 0.99))
     state = {"step": 0, "elapsed": 0.0, "best_val": None, "git_commit": git_commit()}
     if cfg["init_from"] and not resume:
-        state_init["optimizer_moments"] = init_optimizer_from(opt, net, _resolve(cfg["init_from"], config_path))
-        state["init_from"] = state_init
+        source = _resolve(cfg["init_from"], config_path)
+        state["init_from"] = {**init_from_weights(net, source, bins),
+                              "optimizer_moments": init_optimizer_from(opt, net, source)}
     if resume:
         net.load_state_dict(load_file(str(out / "last.safetensors")))
         if (out / "optim.safetensors").is_file():
