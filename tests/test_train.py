@@ -158,7 +158,7 @@ def test_fine_tuning_adds_scene_context_without_changing_the_start(data_dir, tmp
     cfg = _config(data_dir, tmp_path / "b", steps=2)
     cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": with_context, "init_from": str(first)}))
     tuned, tuned_card = load_network(train(cfg))
-    assert tuned_card["config"]["global"] == 8
+    assert tuned_card["config"]["global"] == 8 and tuned_card["training"]["init_from"]["path"] == str(first)
     init = json.loads((tmp_path / "b" / "run" / "state.json").read_text())["init_from"]
     assert init["path"] == str(first) and init["optimizer_moments"] is True
     assert float(tuned.context.fc2.weight.detach().abs().sum()) > 0

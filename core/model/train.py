@@ -258,6 +258,7 @@ def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | 
             "command": f"python -m kinochrome.core.model.train {config_path}",
             "git_commit": state.get("git_commit"),
             "resumed": state.get("resumed", []),
+            "init_from": state.get("init_from"),
             "run_config": {k: v for k, v in cfg.items() if k != "model"},
             "steps_done": state["step"],
             "frames_seen": state.get("frames_seen", 0),
