@@ -204,3 +204,25 @@ def test_fine_tuning_from_another_shape_is_an_error(data_dir, tmp_path):
     cfg.write_text(json.dumps({**data, "model": {**TINY_CONFIG, "lstm": 12}, "init_from": str(first)}))
     with pytest.raises(UsageError, match=f"{first.name}.*shape"):
         train(cfg)
+
+
+def test_fine_tuning_from_an_unusable_source_is_an_error(data_dir, tmp_path):
+    import torch
+
+    from kinochrome.core.errors import ModelError
+    from kinochrome.core.model.network import KinoNet
+    from kinochrome.core.model.train import init_from_weights
+
+    (tmp_path / "a").mkdir()
+    with_context = train(_config(data_dir, tmp_path / "a", steps=1))      # TINY_CONFIG has the branch
+    card = json.loads(with_context.with_suffix(".json").read_text())
+    bins = np.asarray(card["bins"], np.float32)
+    plain = KinoNet({**TINY_CONFIG, "global": 0}, torch.from_numpy(bins))
+    # the source has a tensor this network has not: dropping learned weights silently would be wrong
+    with pytest.raises(UsageError, match=f"{with_context.name}.*does not have.*context"):
+        init_from_weights(plain, with_context, bins)
+    with pytest.raises(UsageError, match=f"{with_context.name}.*bins differ"):
+        init_from_weights(KinoNet(TINY_CONFIG, torch.from_numpy(bins[:-1])), with_context, bins[:-1])
+    with pytest.raises(ModelError, match="missing.safetensors.*not found"):
+        init_from_weights(plain, tmp_path / "missing.safetensors", bins)
+

@@ -230,7 +230,8 @@ def init_from_weights(net: KinoNet, path: Path, bins: np.ndarray) -> dict:
     "new_tensors"}``.
     """
     source, card = load_network(path)
-    if not np.allclose(np.asarray(card["bins"], np.float32), bins):
+    theirs_bins = np.asarray(card["bins"], np.float32)
+    if theirs_bins.shape != np.shape(bins) or not np.allclose(theirs_bins, bins):
         raise UsageError(f"{path}: its ab bins differ from this run's ({len(card['bins'])} vs {len(bins)})")
     theirs, ours = source.state_dict(), net.state_dict()
     unknown = sorted(set(theirs) - set(ours))
