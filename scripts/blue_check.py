@@ -15,34 +15,32 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from kinochrome.core.lab import srgb_to_lab
 from kinochrome.core.model import load_model
+from kinochrome.core.model.data import load_clips, read_rgb
 
 ROOT = Path(__file__).resolve().parents[1]
 BLUE = -12.0
 WATER_CLIPS = ("mmaction_pool", "dvp_haze_canal")
 
 
-def read_lab(path: Path, long_side: int = 384) -> np.ndarray | None:
-    """An 8-bit image file -> L*a*b* ``(H, W, 3)`` float32 at ``long_side`` px (None if unreadable)."""
-    bgr = cv2.imread(str(path))
-    if bgr is None:
-        return None
-    h, w = bgr.shape[:2]
-    s = long_side / max(h, w)
-    bgr = cv2.resize(bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    return srgb_to_lab(bgr[..., ::-1].astype(np.float32) / 255.0)
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 sRGB ``(H, W, 3)`` -> L*a*b* float32."""
+    return srgb_to_lab(rgb.astype(np.float32) / 255.0)
 
 
 def blue_photos(folder: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` photos (sorted by name, at 384 px) with more than 30% clearly blue pixels, as Lab."""
     out = []
     for path in sorted(folder.iterdir()):
-        lab = read_lab(path)
-        if lab is not None and (lab[..., 2] < BLUE).mean() > 0.3:
+        rgb = read_rgb(path, 384)
+        if rgb is None:
+            continue
+        lab = to_lab(rgb)
+        if (lab[..., 2] < BLUE).mean() > 0.3:
             out.append(lab)
             if len(out) >= count:
                 break
@@ -50,11 +48,9 @@ def blue_photos(folder: Path, count: int) -> list[np.ndarray]:
 
 
 def water_frames(clips: Path) -> list[np.ndarray]:
-    out = []
-    for name in WATER_CLIPS:
-        files = sorted(p for p in (clips / name).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-        out += [lab for lab in (read_lab(p) for p in files[:24:4]) if lab is not None]
-    return out
+    """Every 4th of the first 24 frames of the held-out water clips, at 384 px, as Lab."""
+    frames = load_clips(clips, names=list(WATER_CLIPS), long_side=384, require_colour=False)
+    return [to_lab(rgb) for name in WATER_CLIPS for rgb in frames[name][:24:4]]
 
 
 def score(model_ref: str, images: list[np.ndarray]) -> tuple[float, float, float]:
