@@ -5,8 +5,10 @@
 For each model, the network alone (automatic, state reset per image) on (a) the first ``count`` training photos
 in which more than 30% of pixels are clearly blue (b* < -12), and (b) the frames of the held-out clips that have
 water (``mmaction_pool``, ``dvp_haze_canal``, every 4th of the first 24). On the truly blue pixels it prints the
-mean true b*, the mean predicted b* and the share predicted bluish (b* < -5). Training photos answer "can it
-learn blue at all" (underfitting); the held-out clips "does it generalise".
+mean true b*, the mean predicted b* and the share predicted bluish (b* < -5), and the classifier's probability
+on the blue bins (b* < -10, softmax at T = 1, at 1/4 resolution). Training photos answer "can it learn blue at
+all" (underfitting); the held-out clips "does it generalise"; the probability tells a network that does not
+see blue (no decoding can help) from one whose decoding averages blue away (a lower temperature would).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 
 from kinochrome.core.lab import srgb_to_lab
-from kinochrome.core.model import load_model
+from kinochrome.core.model import Colouriser, load_model
 from kinochrome.core.model.data import load_clips, read_rgb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,20 +55,36 @@ def water_frames(clips: Path) -> list[np.ndarray]:
     return [to_lab(rgb) for name in WATER_CLIPS for rgb in frames[name][:24:4]]
 
 
-def score(model_ref: str, images: list[np.ndarray]) -> tuple[float, float, float]:
-    """-> (mean true b*, mean predicted b*, share predicted bluish) over the truly blue pixels, per image."""
+def blue_probability(model: Colouriser, lab: np.ndarray, blue: np.ndarray) -> float:
+    """Mean softmax (T = 1, with the card's prior correction) on the b* < -10 bins over the ``blue`` pixels."""
+    net = model.net
+    with torch.inference_mode():
+        logits = net.step(model._input(lab[..., 0], None, None), None)[0][0].float()
+    logits = logits + net.logit_bias.view(-1, 1, 1)
+    p = torch.softmax(logits, 0)[net.bins[:, 1] < -10].sum(0).numpy()
+    h4, w4 = p.shape
+    blue4 = np.zeros((h4, w4), bool)
+    quarter = blue[::4, ::4][:h4, :w4]
+    blue4[:quarter.shape[0], :quarter.shape[1]] = quarter
+    return float(p[blue4].mean())
+
+
+def score(model_ref: str, images: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """-> (mean true b*, mean predicted b*, share predicted bluish, blue-bin probability) over the truly blue
+    pixels, per image."""
     model = load_model(model_ref, "cpu")
-    true_b, pred_b, bluish = [], [], []
+    true_b, pred_b, bluish, prob = [], [], [], []
     for lab in images:
         model.reset_state()
         ab = model.predict_ab(lab[..., 0])
         blue = lab[..., 2] < BLUE
-        if not blue.any():
+        if not blue[::4, ::4].any():
             continue
         true_b.append(lab[..., 2][blue].mean())
         pred_b.append(ab[..., 1][blue].mean())
         bluish.append((ab[..., 1][blue] < -5).mean())
-    return float(np.mean(true_b)), float(np.mean(pred_b)), float(np.mean(bluish))
+        prob.append(blue_probability(model, lab, blue))
+    return float(np.mean(true_b)), float(np.mean(pred_b)), float(np.mean(bluish)), float(np.mean(prob))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,12 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     sets = {"training photos, blue-heavy": blue_photos(a.photos, a.count),
             "held-out water clips": water_frames(a.clips)}
-    print("| model | images | n | true b* | predicted b* | share predicted bluish |")
-    print("|---|---|---|---|---|---|")
+    print("| model | images | n | true b* | predicted b* | share predicted bluish | probability on blue bins |")
+    print("|---|---|---|---|---|---|---|")
     for model in a.models:
         for name, images in sets.items():
-            t, pr, share = score(model, images)
-            print(f"| {model} | {name} | {len(images)} | {t:.1f} | {pr:.1f} | {share:.2f} |")
+            t, pr, share, prob = score(model, images)
+            print(f"| {model} | {name} | {len(images)} | {t:.1f} | {pr:.1f} | {share:.2f} | {prob:.2f} |")
     return 0
 
 
