@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from . import colour, frameio, sequence
-from .errors import OutputError
+from .errors import OutputError, UsageError
 
 
 def burn_label(tile: np.ndarray, text: str, origin: tuple[int, int] = (6, 16), scale: float = 0.45) -> np.ndarray:
@@ -55,9 +55,18 @@ def grid(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarray:
     return sheet
 
 
-def write_png(image_rgb: np.ndarray, path: str | Path) -> Path:
-    """Write an RGB uint8 image as PNG (atomically)."""
+def png_path(path: str | Path) -> Path:
+    """``path`` as a Path; UsageError unless it ends in .png."""
     path = Path(path)
+    if path.suffix.lower() != ".png":
+        # a PNG under another name (shot.1001.exr) is a broken file that tools will read as that format
+        raise UsageError(f"{path}: a contact sheet is written as PNG; give a name ending in .png")
+    return path
+
+
+def write_png(image_rgb: np.ndarray, path: str | Path) -> Path:
+    """Write an RGB uint8 image as PNG (atomically). UsageError for a name that does not end in .png."""
+    path = png_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.kino.tmp.png")
     if not cv2.imwrite(str(tmp), np.ascontiguousarray(image_rgb[:, :, ::-1])):
@@ -70,8 +79,17 @@ def write_png(image_rgb: np.ndarray, path: str | Path) -> Path:
 def contact_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[int, int] | None = None,
                   count: int = 6, width: int = 320, colourspace: str = "auto",
                   labels: Sequence[str] | None = None) -> Path:
-    """Sample ``count`` frames shared by all sequences; one row per frame, one column per sequence."""
+    """Sample ``count`` frames shared by all sequences; one row per frame, one column per sequence.
+
+    OutputError when ``output`` is one of the sequences' frames (a source is never written to).
+    """
+    output = png_path(output)
     shots = [sequence.open_shot(p, frames) for p in patterns]
+    if output.exists():
+        for shot in shots:
+            for f in shot.frames:
+                if sequence.same_file(str(output), shot.path(f)):
+                    raise OutputError(f"{output}: output is a frame of {shot.pattern}; choose another output")
     common = sorted(set(shots[0].frames).intersection(*(s.frames for s in shots[1:])))
     if not common:
         raise OutputError(f"{output}: the sequences share no frames to show")

@@ -244,7 +244,8 @@ def _default_output(shot: Shot) -> str:
     return os.path.join(folder, f"{stem}{sep or '.'}{'#' * padding}{tail}")
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
+    """True when two paths name the same file (symlinks and ``..`` resolved; either may not exist)."""
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
@@ -271,6 +272,6 @@ def output_shot_pattern(output: str | None, shot: Shot) -> str:
         else:
             result = expanded
     for frame in shot.frame_range:
-        if _same_file(frame_path(result, frame), shot.path(frame)):
+        if same_file(frame_path(result, frame), shot.path(frame)):
             raise OutputError(f"{output or result}: output is the input ({shot.path(frame)}); choose another output")
     return result

@@ -344,3 +344,18 @@ def test_reference_for_a_shot_whose_working_size_rounds(tmp_path, make_sequence)
                                             size=(340, 260)), 1001)
     assert run_cli("colorize", pattern, "-o", str(tmp_path / "o" / "s.####.exr"), "--method", "reinhard",
                    "--ref", f"1001={ref}", "--working-size", "96", "--quiet") == 0
+
+
+def test_sheet_never_writes_over_a_source_frame(tmp_path, make_sequence, capsys):
+    pattern = make_sequence(tmp_path / "in", fmt="png", n=3)
+    source = sequence.frame_path(pattern, 1002)
+    before = Path(source).read_bytes()
+    assert run_cli("sheet", pattern, "-o", source) == 1
+    line = _error_line(capsys)
+    assert "output is a frame of" in line and source in line
+    assert Path(source).read_bytes() == before
+    exr = make_sequence(tmp_path / "exr", n=2)
+    assert run_cli("sheet", exr, "-o", sequence.frame_path(exr, 1001)) == 2     # not a .png name
+    assert "ending in .png" in _error_line(capsys)
+    assert run_cli("sheet", pattern, "-o", tmp_path / "sheet.png") == 0
+    assert (tmp_path / "sheet.png").stat().st_size > 0
