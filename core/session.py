@@ -18,6 +18,7 @@ from typing import Any
 
 from . import config
 from .errors import SessionError
+from .frameio import new_file_mode
 
 SESSION_VERSION = 1
 SESSION_SUFFIX = ".kinochrome.json"
@@ -117,6 +118,7 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

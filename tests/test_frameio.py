@@ -354,6 +354,15 @@ def test_temp_file_name(tmp_path, monkeypatch):
     assert os.path.dirname(seen[0]) == str(tmp_path)
 
 
+def test_written_frames_get_the_usual_permissions(tmp_path):
+    # mkstemp's temp files are private (0o600); the frame a farm worker or a reviewer opens must not be
+    src = read_frame(_first(write_sequence(tmp_path / "in", "exr", n=1)))
+    write_frame(str(tmp_path / "o.1001.exr"), src, src.rgb)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("written in place")
+    assert os.stat(tmp_path / "o.1001.exr").st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
 def test_never_overwrites_the_input(tmp_path):
     path = _first(write_sequence(tmp_path, "exr", n=1))
     src = read_frame(path)

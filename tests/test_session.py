@@ -36,6 +36,9 @@ def test_round_trip(tmp_path):
     assert loaded == sample_session()
     assert loaded.resolve(loaded.shot) == str(tmp_path / "plates/shot.####.exr")
     assert [p.name for p in tmp_path.iterdir()] == ["shot.kinochrome.json"]  # no temp left
+    plain = tmp_path / "plain.txt"
+    plain.write_text("written in place")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777    # shared with the team, not 0o600
 
 
 def test_settings_from_session_resolve_relative_paths(tmp_path):
