@@ -24,6 +24,7 @@ DEFAULT_REACH = 48                # frames a keyframe may travel
 DEFAULT_PREROLL = 12
 DEFAULT_QUEUE = 4                 # frames in flight between reader, model and writer
 DEFAULT_KNN_K = 8
+DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_SUFFIX = "_kino"
 
 

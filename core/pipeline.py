@@ -42,7 +42,6 @@ from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, J
 from .session import METHODS, Keyframe
 from .upsample import resize_plane, upsample_chroma, working_size
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 #: "flow" = optical-flow propagation of the keyframes alone, no network: the baseline of ``kinochrome eval``.
 INTERNAL_METHODS = (*METHODS, "flow")
 #: Extra passes over the first frame to settle the LSTM state before its output is used.
@@ -69,8 +68,8 @@ def validate_settings(settings: JobSettings) -> None:
     """Reject bad settings before anything is read or written (UsageError, exit 2)."""
     if settings.method not in INTERNAL_METHODS:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {settings.method!r}")
-    if settings.device not in DEVICES:
-        raise UsageError(f"--device: expected one of {', '.join(DEVICES)}, got {settings.device!r}")
+    if settings.device not in config.DEVICES:
+        raise UsageError(f"--device: expected one of {', '.join(config.DEVICES)}, got {settings.device!r}")
     if settings.threads is not None and settings.threads < 1:
         raise UsageError(f"--threads: expected a positive number of threads, got {settings.threads}")
     if settings.preroll < 0:

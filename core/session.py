@@ -9,7 +9,9 @@ whose message names the file and the bad field, e.g.
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -18,7 +20,7 @@ from typing import Any
 
 from . import config
 from .errors import SessionError
-from .frameio import new_file_mode
+from .frameio import BIT_DEPTHS, new_file_mode
 
 SESSION_VERSION = 1
 SESSION_SUFFIX = ".kinochrome.json"
@@ -151,12 +153,33 @@ class _Reader:
         self.source = source
 
     def fail(self, where: str, what: str, got: Any) -> SessionError:
-        return SessionError(f"{self.source}: {where}: {what}, got {got!r}")
+        shown = repr(got)
+        if len(shown) > 80:  # a whole document where an object belongs would not make a one-line error
+            shown = shown[:60] + f"... ({type(got).__name__})"
+        return SessionError(f"{self.source}: {where}: {what}, got {shown}")
 
     def obj(self, doc: Any, where: str) -> dict[str, Any]:
         if not isinstance(doc, dict):
             raise self.fail(where, "expected an object", doc)
         return doc
+
+    def known(self, doc: dict[str, Any], where: str, fields: tuple[str, ...]) -> None:
+        """SessionError for a field this format does not have (a typo would otherwise be dropped silently:
+        ``"refrence"`` would colour the shot without its reference). Names starting with ``_`` are the
+        user's own (notes, pipeline tags) and are kept out of the way."""
+        for key in doc:
+            if key in fields or (isinstance(key, str) and key.startswith("_")):
+                continue
+            here = f"{where}.{key}" if where else key
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(fields)}"
+            raise SessionError(f"{self.source}: {here}: unknown field ({hint})")
+
+    def xy(self, value: Any, where: str) -> tuple[float, float]:
+        if (isinstance(value, list) and len(value) == 2
+                and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in value)):
+            return float(value[0]), float(value[1])
+        raise self.fail(where, "expected [x, y] numbers", value)
 
     def get(self, doc: dict[str, Any], key: str, where: str, kind: str, default: Any = ...,
             choices: tuple[str, ...] | None = None) -> Any:
@@ -211,7 +234,9 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
     if version < 1:
         raise r.fail("kinochrome_session", "expected a version >= 1", version)
 
+    r.known(doc, "", ("kinochrome_session", "shot", "output", "keyframes", "settings"))
     shot = r.get(doc, "shot", "", "obj")
+    r.known(shot, "shot", ("path", "frames", "colourspace", "layer"))
     frames = r.get(shot, "frames", "shot", "list", None)
     if frames is not None:
         if (len(frames) != 2 or any(isinstance(f, bool) or not isinstance(f, int) for f in frames)
@@ -219,13 +244,16 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
             raise r.fail("shot.frames", "expected [first, last] integers with first <= last", frames)
         frames = (frames[0], frames[1])
     output = r.get(doc, "output", "", "obj", {})
+    r.known(output, "output", ("path", "bit_depth"))
     settings = r.get(doc, "settings", "", "obj", {})
+    r.known(settings, "settings", ("method", "model", "working_size", "ref_strength", "reach", "device"))
 
     keyframes: list[Keyframe] = []
     seen: set[int] = set()
     for i, kd in enumerate(r.get(doc, "keyframes", "", "list", [])):
         where = f"keyframes[{i}]"
         kd = r.obj(kd, where)
+        r.known(kd, where, ("frame", "reference", "kind", "points", "strokes"))
         frame = r.get(kd, "frame", where, "int")
         if frame in seen:
             raise r.fail(f"{where}.frame", "duplicate keyframe", frame)
@@ -234,6 +262,7 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
         for j, pd in enumerate(r.get(kd, "points", where, "list", [])):
             pw = f"{where}.points[{j}]"
             pd = r.obj(pd, pw)
+            r.known(pd, pw, ("x", "y", "colour", "radius"))
             radius = r.get(pd, "radius", pw, "number", 8.0)
             if radius <= 0:
                 raise r.fail(f"{pw}.radius", "expected a positive radius", radius)
@@ -243,12 +272,15 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
         for j, sd in enumerate(r.get(kd, "strokes", where, "list", [])):
             sw = f"{where}.strokes[{j}]"
             sd = r.obj(sd, sw)
+            r.known(sd, sw, ("points", "colour", "radius"))
             pts = r.get(sd, "points", sw, "list")
-            if not pts or any(not isinstance(p, list) or len(p) != 2 for p in pts):
+            if not pts:
                 raise r.fail(f"{sw}.points", "expected a list of [x, y]", pts)
-            strokes.append(Stroke(points=[(float(x), float(y)) for x, y in pts],
-                                  colour=r.colour(sd.get("colour"), f"{sw}.colour"),
-                                  radius=r.get(sd, "radius", sw, "number", 4.0)))
+            radius = r.get(sd, "radius", sw, "number", 4.0)
+            if radius <= 0:
+                raise r.fail(f"{sw}.radius", "expected a positive radius", radius)
+            strokes.append(Stroke(points=[r.xy(p, f"{sw}.points[{n}]") for n, p in enumerate(pts)],
+                                  colour=r.colour(sd.get("colour"), f"{sw}.colour"), radius=radius))
         keyframes.append(Keyframe(frame=frame, reference=r.get(kd, "reference", where, "str", None),
                                   kind=r.get(kd, "kind", where, "str", "auto", REFERENCE_KINDS),
                                   points=points, strokes=strokes))
@@ -268,14 +300,14 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
         colourspace=r.get(shot, "colourspace", "shot", "str", "auto"),
         layer=r.get(shot, "layer", "shot", "str", None),
         output=r.get(output, "path", "output", "str", None),
-        out_bit_depth=r.get(output, "bit_depth", "output", "str", None),
+        out_bit_depth=r.get(output, "bit_depth", "output", "str", None, tuple(BIT_DEPTHS)),
         keyframes=sorted(keyframes, key=lambda k: k.frame),
         method=r.get(settings, "method", "settings", "str", config.DEFAULT_METHOD, METHODS),
         model=r.get(settings, "model", "settings", "str", None),
         working_size=working_size,
         ref_strength=ref_strength,
         reach=reach,
-        device=r.get(settings, "device", "settings", "str", "auto"),
+        device=r.get(settings, "device", "settings", "str", "auto", config.DEVICES),
     )
 
 

@@ -39,7 +39,6 @@ from kinochrome.core.session import METHODS, Session, load_session, session_path
 
 from . import source as src
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
 RESULT_READ = "KinoResult"
 SWITCH = "KinoSwitch"
 NODE_NAME = "Kinochrome1"
@@ -99,7 +98,7 @@ def _add_knobs(group: Any) -> None:
     strength.setRange(0.0, 1.0)
     strength.setValue(config.DEFAULT_REF_STRENGTH)
     add(strength)
-    add(_knob(nuke.Enumeration_Knob("device", "device", list(DEVICES)), "Where the model runs."))
+    add(_knob(nuke.Enumeration_Knob("device", "device", list(config.DEVICES)), "Where the model runs."))
     add(nuke.Text_Knob("div_output", ""))
     add(_knob(nuke.File_Knob("output_file", "output"), "Output pattern (#### or %04d); default beside the source "
                                                        "with _kino."))

@@ -59,6 +59,12 @@ def test_settings_from_session_resolve_relative_paths(tmp_path):
     (lambda d: d["shot"].update(frames=[10, 1]), "shot.frames"),
     (lambda d: d["shot"].pop("path"), "shot.path"),
     (lambda d: d.update(kinochrome_session="1"), "kinochrome_session"),
+    (lambda d: d["keyframes"][0]["strokes"][0].update(points=[["a", "b"]]), "keyframes[0].strokes[0].points[0]"),
+    (lambda d: d["keyframes"][0]["strokes"][0].update(points=[[1, 2, 3]]), "keyframes[0].strokes[0].points[0]"),
+    (lambda d: d["keyframes"][0]["strokes"][0].update(radius=-5), "keyframes[0].strokes[0].radius"),
+    (lambda d: d["output"].update(bit_depth="int7"), "output.bit_depth"),
+    (lambda d: d["settings"].update(device="tpu"), "settings.device"),
+    (lambda d: d.update(shot=[list(range(200))]), "shot"),
 ])
 def test_schema_errors_name_the_field(mutate, field):
     doc = session_to_dict(sample_session())
@@ -67,7 +73,31 @@ def test_schema_errors_name_the_field(mutate, field):
         session_from_dict(json.loads(json.dumps(doc)), source="shot.kinochrome.json")
     message = str(err.value)
     assert message.startswith("shot.kinochrome.json: ") and field in message
-    assert "\n" not in message
+    assert "\n" not in message and len(message) < 200
+
+
+@pytest.mark.parametrize("mutate,field,hint", [
+    (lambda d: d["keyframes"][0].update(refrence=d["keyframes"][0].pop("reference")), "keyframes[0].refrence",
+     "did you mean 'reference'?"),
+    (lambda d: d.update(keyframe=d.pop("keyframes")), "keyframe", "did you mean 'keyframes'?"),
+    (lambda d: d["settings"].update(ref_strenght=0.5), "settings.ref_strenght", "did you mean 'ref_strength'?"),
+    (lambda d: d["keyframes"][0]["points"][0].update(size=3), "keyframes[0].points[0].size", "known fields: x, y"),
+])
+def test_unknown_fields_are_errors_not_silently_dropped(mutate, field, hint):
+    # A typo must not quietly colour the shot without the artist's reference or keyframes.
+    doc = session_to_dict(sample_session())
+    mutate(doc)
+    with pytest.raises(SessionError) as err:
+        session_from_dict(doc, source="shot.kinochrome.json")
+    assert str(err.value).startswith(f"shot.kinochrome.json: {field}: unknown field")
+    assert hint in str(err.value)
+
+
+def test_fields_starting_with_underscore_are_the_users_own():
+    doc = session_to_dict(sample_session())
+    doc["_notes"] = "approved by sup, v3"
+    doc["keyframes"][0]["_painted_by"] = "ana"
+    assert session_from_dict(doc) == sample_session()
 
 
 def test_newer_version_refused(tmp_path):
