@@ -86,9 +86,47 @@ def validate_settings(settings: JobSettings) -> None:
         raise UsageError(f"--ref-strength: expected 0..1, got {settings.ref_strength}")
     if settings.reach < 0:
         raise UsageError(f"--reach: expected a non-negative number of frames, got {settings.reach}")
-    if settings.out_bit_depth not in (None, "uint8", "uint10", "uint12", "uint16", "half", "float"):
-        raise UsageError("--out-bit-depth: expected uint8, uint10, uint12, uint16, half or float, "
+    if settings.out_bit_depth is not None and settings.out_bit_depth not in frameio.BIT_DEPTHS:
+        raise UsageError(f"--out-bit-depth: expected one of {', '.join(frameio.BIT_DEPTHS)}, "
                          f"got {settings.out_bit_depth!r}")
+
+
+def check_job(settings: JobSettings) -> None:
+    """Refuse, without running, what a run of ``settings`` would refuse before its first frame: the settings,
+    the colourspace, the model name, empty frame files, keyframes outside the shot or with points outside
+    the frame, and missing, grayscale or misshapen references. Reads headers and the reference images only.
+
+    For front ends that hand the run to someone else (farm submission): a task that fails on a worker
+    an hour later is a worse place to learn of a typo than the moment of submitting.
+    """
+    validate_settings(settings)
+    if settings.colourspace != "auto":
+        colour.check_colourspace(settings.colourspace)
+    shot = sequence.open_shot(settings.input, settings.frames)
+    empty = [f for f in shot.frames if os.path.getsize(shot.path(f)) == 0]
+    if empty:
+        raise FrameReadError(f"{shot.path(empty[0])}: empty file (0 bytes)"
+                             + (f"; also frames {format_frames(empty[1:])}" if len(empty) > 1 else ""))
+    if settings.method == "model":
+        from .model.registry import resolve_model
+
+        resolve_model(settings.model)
+    elif not any(k.reference for k in settings.keyframes) and not (settings.method == "flow" and settings.keyframes):
+        raise UsageError(f"--method {settings.method} needs a colour reference: --ref FRAME=IMAGE")
+    if not settings.keyframes or not shot.frames:
+        return
+    first = frameio.read_header(shot.path(shot.frames[0]), layer=settings.layer, frame=shot.frames[0])
+    full_size = (first.width, first.height)
+    disk = sequence.open_shot(settings.input) if settings.frames else shot
+    base = settings.base_dir
+    keyframes = [Keyframe(frame=k.frame, kind=k.kind, points=k.points, strokes=k.strokes,
+                          reference=(str(Path(base) / k.reference) if k.reference and base
+                                     and not os.path.isabs(k.reference) else k.reference))
+                 for k in settings.keyframes]
+    references.validate_keyframes(keyframes, disk.first, disk.last, full_size)
+    for k in keyframes:
+        if k.reference:
+            references.load_reference(k.reference, full_size, fit=settings.fit, frame=k.frame)
 
 
 def configure_threads(threads: int | None) -> int:

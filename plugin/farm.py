@@ -155,8 +155,10 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     """Check a shot for the farm and resolve everything a task needs. Writes nothing.
 
     Raises UsageError (chunk size 0 or larger than the shot, negative preroll, unknown method), SequenceError
-    (no such shot, missing frames in the range) or OutputError (the output would overwrite the input frames).
+    (no such shot, missing frames in the range), OutputError (the output would overwrite the input frames), or
+    what :func:`kinochrome.core.pipeline.check_job` raises (what every task would fail on).
     """
+    from kinochrome.core.pipeline import check_job
     from kinochrome.core.sequence import open_shot, output_shot_pattern
 
     if preroll < 0:
@@ -172,6 +174,9 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
         raise SequenceError(f"{shot.pattern}: missing frames {format_frames(shot.missing)}; a farm job needs "
                             f"every frame (render the gaps or pick a range with --frames)")
     chunk_ranges(first, last, chunk)           # raises for a chunk larger than the shot
+    # What each task's colorize would refuse before its first frame (model, device, references, keyframes,
+    # empty frame files ...) is refused here, once, instead of by every task on the farm.
+    check_job(settings)
 
     # Tasks get the canonical pattern, never a folder: a folder could hold the output sequence as well once
     # the first chunk has written, and would then be ambiguous.

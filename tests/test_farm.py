@@ -21,9 +21,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
+from kinochrome.core.errors import (
+    ColourReferenceError,
+    FrameReadError,
+    KinochromeError,
+    ModelError,
+    OutputError,
+    SequenceError,
+    UsageError,
+)
 from kinochrome.core.job import JobSettings
-from kinochrome.core.session import Keyframe, load_session
+from kinochrome.core.session import ColourPoint, Keyframe, load_session
 from kinochrome.plugin import farm
 
 VENV_BIN = Path(sysconfig.get_path("scripts"))
@@ -215,7 +223,8 @@ def test_write_openjd_job_writes_a_deadline_bundle(shot, tmp_path):
 
 
 def test_template_without_session_has_no_session_parameter(shot, tmp_path):
-    settings = JobSettings(input=shot["pattern"], output=shot["output"], method="reinhard")
+    # automatic colour (the default model, no keyframes): a classical method without a reference would be refused
+    settings = JobSettings(input=shot["pattern"], output=shot["output"], method="model")
     farm.write_openjd_job(settings, tmp_path / "job", 4, 0)
     template = _load(tmp_path / "job" / "template.yaml")
     assert "Session" not in {p["name"] for p in template["parameterDefinitions"]}
@@ -261,6 +270,32 @@ def test_missing_frames_write_nothing(shot, tmp_path):
     (shot["folder"] / "shot.1005.exr").unlink()
     (shot["folder"] / "shot.1007.exr").unlink()
     _assert_refused(_settings(shot), tmp_path / "job", 3, SequenceError, "missing frames 1005, 1007")
+
+
+@pytest.mark.parametrize("case,error,words", [
+    ("model", ModelError, "kino-huge: no such model"),
+    ("device", UsageError, "--device"),
+    ("reference", ColourReferenceError, "colour reference not found"),
+    ("keyframe", ColourReferenceError, "keyframe 5"),
+    ("point", ColourReferenceError, "outside"),
+    ("empty", FrameReadError, r"shot\.1004\.exr: empty file \(0 bytes\)"),
+])
+def test_what_every_task_would_fail_on_is_refused_at_submit(shot, tmp_path, case, error, words):
+    # colorize refuses these before its first frame; on the farm each task would fail, minutes or hours later
+    settings = _settings(shot)
+    if case == "model":
+        settings = _settings(shot, method="model", model="kino-huge")
+    elif case == "device":
+        settings = _settings(shot, device="tpu")
+    elif case == "reference":
+        settings.keyframes = [Keyframe(frame=FIRST, reference=str(shot["root"] / "gone.png"))]
+    elif case == "keyframe":
+        settings.keyframes = [Keyframe(frame=5, reference=str(shot["root"] / "ref.png"))]
+    elif case == "point":
+        settings.keyframes[0].points = [ColourPoint(x=10 * W, y=1, colour=(1.0, 0.0, 0.0))]
+    elif case == "empty":
+        (shot["folder"] / "shot.1004.exr").write_bytes(b"")
+    _assert_refused(settings, tmp_path / "job", 3, error, words)
 
 
 @pytest.mark.parametrize("output", ["same", "printf", "folder"])
@@ -313,7 +348,7 @@ def test_json_mode_errors_are_json_too(shot, capsys):
 @needs_openjd
 @pytest.mark.parametrize("with_session", [True, False])
 def test_openjd_check_accepts_the_template(shot, tmp_path, with_session):
-    settings = _settings(shot) if with_session else JobSettings(input=shot["pattern"], method="reinhard")
+    settings = _settings(shot) if with_session else JobSettings(input=shot["pattern"], method="model")
     template = farm.write_openjd_job(settings, tmp_path / "job", 3, 2,
                                      str(shot["session"]) if with_session else None)
     result = _run([str(OPENJD), "check", str(template)])
