@@ -17,7 +17,7 @@ from typing import Any
 from . import config
 from .errors import Cancelled, KinochromeError, UsageError
 from .job import CancelToken, JobEvent, JobSettings, JobSummary, run_job
-from .session import METHODS, Keyframe, Session, load_session
+from .session import METHODS, SESSION_SUFFIX, Keyframe, Session, load_session
 
 
 class _Parser(argparse.ArgumentParser):
@@ -201,7 +201,13 @@ def cmd_colorize(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from .info import format_info, shot_info
 
-    info = shot_info(args.path, _frames(args.frames), layer=args.layer)
+    path, frames, layer = args.path, _frames(args.frames), args.layer
+    if path.endswith(SESSION_SUFFIX):
+        # the shot a session file names, with its range and layer unless given here
+        session = load_session(path)
+        path = session.resolve(session.shot) or session.shot
+        frames, layer = frames or session.frames, layer or session.layer
+    info = shot_info(path, frames, layer=layer)
     print(json.dumps(info, indent=2, ensure_ascii=False) if args.json else format_info(info))
     return 0
 
@@ -284,7 +290,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.set_defaults(func=cmd_colorize)
 
     p = sub.add_parser("info", help="describe a shot")
-    p.add_argument("path")
+    p.add_argument("path", help="shot pattern, folder, file, or a session file (SHOT.kinochrome.json)")
     p.add_argument("--frames", metavar="A-B")
     p.add_argument("--layer")
     p.add_argument("--json", action="store_true")

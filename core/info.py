@@ -53,14 +53,15 @@ def _fps(spec) -> float | None:
     return None
 
 
-def _size_on_disk(shot: sequence.Shot) -> int:
-    total = 0
+def _sizes_on_disk(shot: sequence.Shot) -> dict[int, int]:
+    """Bytes of each frame file (unreadable ones left out)."""
+    sizes = {}
     for f in shot.frames:
         try:
-            total += os.path.getsize(shot.path(f))
+            sizes[f] = os.path.getsize(shot.path(f))
         except OSError:
             pass
-    return total
+    return sizes
 
 
 def human_size(n: int) -> str:
@@ -76,7 +77,8 @@ def human_size(n: int) -> str:
 def shot_info(path: str, frames: tuple[int, int] | None = None, layer: str | None = None) -> dict:
     """Describe the shot at ``path`` (pattern, folder or file) -> a JSON-ready dict.
 
-    Keys: pattern, first, last, count, expected, missing (list), missing_text, resolution [w, h],
+    Keys: pattern, first, last, count, expected, missing (list), missing_text, empty (list of 0-byte frames),
+    empty_text, resolution [w, h] (from the first frame that is not empty),
     data_window [x, y, w, h], display_window [x, y, w, h], channels, alpha, layer, layers, pixel_type,
     bits, format, compression, colourspace (guessed), timecode (first frame), fps, pixel_aspect,
     size_bytes, size (human). SequenceError / FrameReadError / FrameLayoutError as the readers raise.
@@ -91,8 +93,13 @@ def shot_info(path: str, frames: tuple[int, int] | None = None, layer: str | Non
         "missing": list(shot.missing),
         "missing_text": compact_frames(shot.missing),
     }
-    if shot.frames:
-        first = shot.frames[0]
+    sizes = _sizes_on_disk(shot)
+    # A 0-byte frame (a copy or render that died) is on disk but holds no picture; a run stops at it.
+    empty = [f for f in shot.frames if sizes.get(f) == 0]
+    info.update({"empty": empty, "empty_text": compact_frames(empty)})
+    readable = [f for f in shot.frames if f not in set(empty)]
+    if readable:
+        first = readable[0]
         header = frameio.read_header(shot.path(first), layer=layer, frame=first)
         spec = header.spec
         info.update({
@@ -112,7 +119,7 @@ def shot_info(path: str, frames: tuple[int, int] | None = None, layer: str | Non
             "fps": _fps(spec),
             "pixel_aspect": round(float(spec.get_float_attribute("PixelAspectRatio", 1.0)), 4),
         })
-    size = _size_on_disk(shot)
+    size = sum(sizes.values())
     info.update({"size_bytes": size, "size": human_size(size)})
     return info
 
@@ -128,6 +135,8 @@ def format_info(d: dict) -> str:
     frames = f"{d['first']}-{d['last']} ({d['count']} of {d['expected']} frames on disk)"
     rows.append(("Frames", frames))
     rows.append(("Missing", d["missing_text"] or "none"))
+    if d.get("empty"):
+        rows.append(("Empty files", f"{d['empty_text']} (0 bytes: no picture; re-render or copy them again)"))
     if "resolution" in d:
         width, height = d["resolution"]
         rows.append(("Resolution", f"{width}x{height}"))

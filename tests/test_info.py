@@ -30,6 +30,29 @@ def test_dpx_shot(tmp_path):
     assert "1001-1005 (4 of 5 frames on disk)" in text and "10-bit" in text and "Cineon log" in text
 
 
+def test_empty_frame_files_are_listed(tmp_path):
+    # a 0-byte frame is "on disk" but holds no picture: info must say so, not report the shot complete
+    pattern = write_sequence(tmp_path, "exr", n=4)
+    (tmp_path / "shot.1001.exr").write_bytes(b"")
+    (tmp_path / "shot.1003.exr").write_bytes(b"")
+    info = shot_info(pattern)
+    assert info["missing"] == [] and info["empty"] == [1001, 1003] and info["empty_text"] == "1001,1003"
+    assert info["resolution"] == [64, 48]               # read from the first frame that has a picture
+    assert any(line.startswith("Empty files") and "1001,1003 (0 bytes" in line for line in format_info(info).splitlines())
+
+
+def test_info_of_a_session_file_describes_its_shot(tmp_path, capsys):
+    from kinochrome.core.cli import main
+
+    write_sequence(tmp_path / "plates", "exr", n=4)
+    session = tmp_path / "shot.kinochrome.json"
+    session.write_text(json.dumps({"kinochrome_session": 1,
+                                   "shot": {"path": "plates/shot.####.exr", "frames": [1002, 1003]}}))
+    assert main(["info", str(session), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["first"], info["last"], info["count"]) == (1002, 1003, 2)
+
+
 def test_half_exr_shot_with_range_and_alpha(tmp_path):
     pattern = write_sequence(tmp_path, "exr", n=3, alpha=True)
     info = shot_info(str(tmp_path), frames=(1000, 1005))
