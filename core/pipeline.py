@@ -228,9 +228,12 @@ class ShotPipeline:
 
         process = list(todo)
         if todo:
-            start = todo[0]
-            # After a resume the state is rebuilt by preroll before the first frame still to do.
-            preroll = s.preroll if not kept else max(s.preroll, config.DEFAULT_PREROLL)
+            # A resumed run replays the frames it keeps (read and coloured, not written) from the start of
+            # the range, so the LSTM state and the propagated colours reach the first frame still to do
+            # exactly as in an uninterrupted run: no colour jump where the run stopped. Rebuilding the state
+            # from 12 frames before that frame left a seam of 0.86 a*b* mean (13 at worst) on the sample shot.
+            start = write[0]
+            preroll = s.preroll
             before = [f for f in disk.frames if f < start]
             if s.preroll and start == shot.first and len(before) < s.preroll:
                 self.warnings.append(f"--preroll {s.preroll}: only {len(before)} frames before {start}; "
@@ -238,9 +241,9 @@ class ShotPipeline:
             warm = before[-preroll:] if preroll else []
             for f in warm:
                 source_of.setdefault(f, f)
-            # Frames between the first to-do frame and the last are processed even when kept, so the
-            # LSTM state runs through them; they are just not written again.
-            process = warm + [f for f in write if f >= start]
+            # Kept frames up to the last one to do are processed too, so the state runs through them;
+            # they are just not written again.
+            process = warm + [f for f in write if start <= f <= todo[-1]]
         return _Plan(shot=shot, out_pattern=out_pattern, write=todo, kept=kept, process=process,
                      source_of=source_of, all_frames=disk.frames)
 

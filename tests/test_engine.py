@@ -71,6 +71,22 @@ def test_cancel_token_stops_after_the_frame_in_flight(tmp_path, shot, model_path
     assert len(summary.kept) == len(written) and len(summary.written) == 16 - len(written)
 
 
+def test_resumed_run_gives_the_frames_of_an_uninterrupted_run(tmp_path, shot, model_path):
+    """More frames kept than any preroll: the kept ones are replayed, so no colour jump where the run stopped."""
+    pattern, ref = shot
+    keys = [Keyframe(1001, ref)]
+    whole = str(tmp_path / "whole" / "s.####.exr")
+    run_job(JobSettings(input=pattern, output=whole, model=model_path, keyframes=keys))
+    out = str(tmp_path / "o" / "s.####.exr")
+    run_job(JobSettings(input=pattern, output=out, model=model_path, keyframes=keys, frames=(1001, 1014)))
+    summary = run_job(JobSettings(input=pattern, output=out, model=model_path, keyframes=keys, mode="resume"))
+    assert summary.written == [1015, 1016] and len(summary.kept) == 14
+    for f in (1015, 1016):
+        a = frameio.read_frame(sequence.frame_path(out, f)).rgb
+        b = frameio.read_frame(sequence.frame_path(whole, f)).rgb
+        assert np.array_equal(a, b), f"frame {f}: max difference {np.abs(a - b).max():.4f} from the uninterrupted run"
+
+
 def test_chunks_with_preroll_join_without_a_seam(tmp_path, shot, model_path):
     """Two chunks run separately (as on two farm machines) match the whole-shot run at the seam."""
     pattern, ref = shot
