@@ -85,6 +85,11 @@ def settings_from_args(args: argparse.Namespace, input_path: str | None,
         overrides["output"] = output
     settings = JobSettings.from_session(session, **overrides)
     refs = [parse_ref(r) for r in args.ref]
+    seen: dict[int, str | None] = {}
+    for k in refs:
+        if k.frame in seen:  # which of the two the artist meant cannot be guessed
+            raise UsageError(f"--ref: frame {k.frame} is given twice ({seen[k.frame]} and {k.reference})")
+        seen[k.frame] = k.reference
     if refs:
         by_frame = {k.frame: k for k in settings.keyframes}
         for k in refs:

@@ -192,11 +192,12 @@ class ShotPipeline:
         s = self.settings
         shot = sequence.open_shot(s.input, s.frames)
         disk = sequence.open_shot(s.input) if s.frames else shot
+        if not shot.frames:  # before the missing-frames advice: neither hold nor skip helps here
+            on_disk = f" (on disk: {disk.first}-{disk.last})" if disk.frames else ""
+            raise SequenceError(f"{shot.pattern}: no frames on disk in {shot.first}-{shot.last}{on_disk}")
         if shot.missing and s.missing == "error":
             raise SequenceError(f"{shot.pattern}: missing frames {format_frames(shot.missing)} "
                                 "(use --missing hold or --missing skip to go on)")
-        if not shot.frames:
-            raise SequenceError(f"{shot.pattern}: no frames on disk in {shot.first}-{shot.last}")
         out_pattern = sequence.output_shot_pattern(s.output, shot)
         frameio.check_output_writable(str(Path(out_pattern).parent))
 

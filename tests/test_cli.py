@@ -158,6 +158,23 @@ def test_path_matching_nothing(tmp_path, capsys):
     assert "nothing.####.exr" in _error_line(capsys)
 
 
+def test_frame_range_with_nothing_on_disk_says_where_the_shot_is(tmp_path, make_sequence, capsys):
+    pattern = make_sequence(tmp_path / "in", n=3)
+    out = str(tmp_path / "o" / "s.####.exr")
+    assert run_cli("colorize", pattern, "-o", out, "--frames", "2000-2010", "--method", "model") == 1
+    line = _error_line(capsys)
+    assert "no frames on disk in 2000-2010 (on disk: 1001-1003)" in line and "--missing" not in line
+
+
+def test_the_same_frame_given_two_references_is_refused(tmp_path, make_sequence, reference, capsys):
+    pattern = make_sequence(tmp_path / "in", n=2)
+    out = tmp_path / "o"
+    assert run_cli("colorize", pattern, "-o", out / "s.####.exr", "--ref", f"1001={reference}",
+                   "--ref", "1001=other.png") == 2
+    assert "frame 1001 is given twice" in _error_line(capsys)
+    assert not out.exists()
+
+
 def test_output_folder_not_writable(tmp_path, make_sequence, reference, capsys):
     pattern = make_sequence(tmp_path / "in", n=2)
     blocker = tmp_path / "file"
