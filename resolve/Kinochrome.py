@@ -153,7 +153,8 @@ class Dialog:
         self.timer = None
         try:
             self.timer = ui.Timer({"ID": "KinoTick", "Interval": 300})
-            dispatcher.On.KinoTick.Timeout = self.on_tick
+            # The dispatcher-level event, as Resolve scripts that use a timer wire it [community]
+            dispatcher.On.Timeout = self.on_tick
         except Exception:  # noqa: BLE001  older UIManager: progress refreshes on each click instead
             self.timer = None
 
@@ -172,7 +173,12 @@ class Dialog:
             self.say("keyframe: no timeline open")
             return self.refresh()
         fps = float(timeline.GetSetting("timelineFrameRate") or 24)
-        frame = timecode_to_frame(timeline.GetCurrentTimecode(), fps)
+        timecode = timeline.GetCurrentTimecode()
+        if not timecode:  # Resolve answers only on the Cut, Edit, Color and Deliver pages
+            self.say("keyframe: Resolve gives no playhead position on this page; open the Edit or Color page, "
+                     "park the playhead on the keyframe and add it again")
+            return self.refresh()
+        frame = timecode_to_frame(timecode, fps)
         self.keyframes.append((frame, ref))
         self.items["Keys"].PlainText = "\n".join(f"{f} = {r}" for f, r in self.keyframes)
         self.refresh()

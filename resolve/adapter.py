@@ -521,7 +521,7 @@ class ResolveAdapter:
             job = project.AddRenderJob()
             if not job:
                 raise ResolveError(f"Resolve refused to add a render job for {plan.name}")
-            if not project.StartRendering([job], isInteractiveMode=False):
+            if not project.StartRendering([job], False):
                 raise ResolveError(f"Resolve did not start render job {job} for {plan.name}")
             started = self.clock()
             while project.IsRenderingInProgress():

@@ -543,8 +543,38 @@ def test_dialog_settings_keyframes_progress(tmp_path, monkeypatch):
     items["KeyRef"].Text = str(tmp_path / "missing.png")
     fake.click(window, "AddKey")
     assert "reference image not found" in items["Log"].PlainText
+    items["KeyRef"].Text = write_reference(tmp_path / "ref2.png")
+    app.OpenPage("fusion")                               # no playhead timecode on this page
+    fake.click(window, "AddKey")
+    assert "open the Edit or Color page" in items["Log"].PlainText
+    assert dialog.keyframes == [(REC + 12, str(tmp_path / "ref.png"))]          # nothing added, nothing lost
+    app.OpenPage("edit")
     fake.click(window, "Close")
     assert disp.exited and dialog.token.cancelled
+
+
+def test_dialog_with_a_timer_runs_in_the_background_and_reports_on_ticks(tmp_path, monkeypatch):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC + 10, 5)
+    script = _load("kinochrome_tests_workspace_dialog_timer", ROOT / "resolve" / "Kinochrome.py")
+    calls: list[JobSettings] = []
+    monkeypatch.setattr(adapter_mod, "in_process_colourise", tint_colourise(calls))
+    ui = fake.UIManager(with_timer=True)
+    disp = fake.UIDispatcher(ui)
+    dialog = script.Dialog(app, ui, disp)
+    [window] = disp.windows
+    items = window.GetItems()
+    items["Method"].CurrentIndex = 1
+    items["Scope"].CurrentIndex = 1
+    items["KeyRef"].Text = write_reference(tmp_path / "ref.png")
+    timeline._playhead = REC + 12
+    fake.click(window, "AddKey")
+    fake.click(window, "Run")
+    assert dialog.worker is not None and ui.timers[0].running
+    dialog.worker.join(30)
+    assert fake.tick(disp)                                 # the dispatcher's next interval shows the result
+    assert items["Status"].Text == "1 done" and not ui.timers[0].running
+    assert not fake.tick(disp)
 
 
 # ----------------------------------------------------------------------------------------- end to end

@@ -139,8 +139,15 @@ class TimelineItem:
         return "video", self._track
 
 
+#: Pages where Timeline.GetCurrentTimecode answers; elsewhere it returns "" (Resolve's scripting README).
+TIMECODE_PAGES = ("cut", "edit", "color", "deliver")
+PAGES = ("media", "cut", "edit", "fusion", "color", "fairlight", "deliver")
+
+
 class Timeline:
-    def __init__(self, name: str, fps: float = 24.0, start_frame: int = 86400, tracks: int = 1) -> None:
+    def __init__(self, name: str, fps: float = 24.0, start_frame: int = 86400, tracks: int = 1,
+                 page: dict[str, str] | None = None) -> None:
+        self._page = page if page is not None else {"name": "edit"}   # the application's current page
         self._name = name
         self._start = start_frame
         self._settings = {"timelineFrameRate": f"{fps:g}"}
@@ -211,6 +218,8 @@ class Timeline:
         return True
 
     def GetCurrentTimecode(self) -> str:
+        if self._page["name"] not in TIMECODE_PAGES:
+            return ""
         rate = round(float(self._settings["timelineFrameRate"]))
         seconds, ff = divmod(self._playhead, rate)
         minutes, ss = divmod(seconds, 60)
@@ -334,7 +343,8 @@ class MediaPool:
 
 
 class Project:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, page: dict[str, str] | None = None) -> None:
+        self._page = page if page is not None else {"name": "edit"}
         self._name = name
         self._pool = MediaPool(self)
         self._timelines: list[Timeline] = []
@@ -489,14 +499,15 @@ class Project:
 
 
 class ProjectManager:
-    def __init__(self) -> None:
+    def __init__(self, page: dict[str, str] | None = None) -> None:
+        self._page = page if page is not None else {"name": "edit"}
         self._projects: dict[str, Project] = {}
         self._current: Project | None = None
 
     def CreateProject(self, projectName: str, mediaLocationPath: str | None = None) -> Project | None:
         if projectName in self._projects:
             return None
-        project = self._projects[projectName] = Project(projectName)
+        project = self._projects[projectName] = Project(projectName, self._page)
         self._current = project
         return project
 
@@ -512,7 +523,17 @@ class ProjectManager:
 
 class Resolve:
     def __init__(self) -> None:
-        self._manager = ProjectManager()
+        self._page = {"name": "edit"}
+        self._manager = ProjectManager(self._page)
+
+    def OpenPage(self, pageName: str) -> bool:
+        if pageName not in PAGES:
+            return False
+        self._page["name"] = pageName
+        return True
+
+    def GetCurrentPage(self) -> str:
+        return self._page["name"]
 
     def GetProjectManager(self) -> ProjectManager:
         return self._manager
@@ -558,13 +579,35 @@ class _Handlers:
         return by_id.setdefault(name, type("Events", (), {})())
 
 
+class _Timer:
+    """``ui.Timer({"ID", "Interval"})``: ``Start()``/``Stop()``; while started, the dispatcher's ``On.Timeout``
+    handler is called every Interval ms (community scripts: ``disp.On.Timeout = fn`` then ``timer:Start()``)."""
+
+    def __init__(self, props: dict[str, Any]) -> None:
+        self.ID = props.get("ID")
+        self.Interval = props.get("Interval", 0)
+        self.running = False
+
+    def Start(self) -> None:
+        self.running = True
+
+    def Stop(self) -> None:
+        self.running = False
+
+
 class UIManager:
     """Resolve's ``fusion.UIManager`` as far as the dialog uses it (not in the stubs; shape from Blackmagic's
     UI examples [community]). ``with_timer=False`` plays an older UIManager without ``Timer``."""
 
     def __init__(self, with_timer: bool = False) -> None:
+        self.timers: list[_Timer] = []
         if not with_timer:
             self.Timer = None
+
+    def Timer(self, props: dict[str, Any]) -> _Timer:  # type: ignore[no-redef]  # shadowed when without
+        timer = _Timer(props)
+        self.timers.append(timer)
+        return timer
 
     def __getattr__(self, kind: str) -> Callable[..., _Widget]:
         def make(arg: Any = None) -> _Widget:
@@ -618,6 +661,14 @@ class UIDispatcher:
         self.exited = True
 
 
+def tick(disp: UIDispatcher) -> bool:
+    """One interval of the dispatcher's loop: ``On.Timeout`` is called when a timer runs -> whether one ran."""
+    running = [t for t in disp.ui.timers if t.running]
+    if running:
+        disp.On.Timeout({"who": running[0].ID})
+    return bool(running)
+
+
 def click(window: Window, widget_id: str, event: str = "Clicked") -> None:
     """What a user's click does: call the handler the script set on ``win.On.<ID>.<event>``."""
     getattr(getattr(window.On, widget_id), event)({"who": widget_id})
@@ -628,7 +679,7 @@ def click(window: Window, widget_id: str, event: str = "Clicked") -> None:
 def add_timeline(project: Project, name: str, fps: float = 24.0, tracks: int = 1,
                  start_frame: int = 86400) -> Timeline:
     """What MediaPool.CreateEmptyTimeline does, with the frame rate and track count set up front."""
-    timeline = Timeline(name, fps, start_frame, tracks)
+    timeline = Timeline(name, fps, start_frame, tracks, project._page)
     project._timelines.append(timeline)
     project._current = timeline
     return timeline
