@@ -161,8 +161,6 @@ class NodeRun:
         self.outcome: JobOutcome | None = None
 
     def start(self) -> NodeRun:
-        self.task = nuke.ProgressTask(f"Kinochrome {self.name}")
-        self.task.setMessage("starting")
         self.group["status"].setValue("running")
         self.job.start()
         return self
@@ -172,6 +170,9 @@ class NodeRun:
 
     # worker thread -----------------------------------------------------------------------------------
     def _on_event(self, event: JobEvent) -> None:
+        if self.task is None and self.outcome is None:
+            # Created, updated and dropped in the worker thread, as in Foundry's threading example.
+            self.task = nuke.ProgressTask(f"Kinochrome {self.name}")
         task = self.task
         if task is None:
             return
