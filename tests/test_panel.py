@@ -384,6 +384,34 @@ def test_invalid_session_file_names_the_field(qtbot, panel, tmp_path, make_seque
     open_shot(qtbot, panel, pattern)
     assert panel.doc.keyframe(1001).points[0].colour == (0.1, 0.9, 0.1)
     assert "Restored autosaved edits" in " ".join(t for _, t in panel.messages)
+    # Save (Ctrl+S) must not write the artist's work in the broken file over unseen; Save As may
+    assert panel.save() is None and "did not load" in last_message(panel, "error")
+    assert beside.read_text() == before
+    elsewhere = tmp_path / "plates" / "fixed.kinochrome.json"
+    assert panel.save(elsewhere) == elsewhere and load_session(elsewhere).keyframes[0].frame == 1001
+
+
+def test_opening_the_session_file_restores_a_newer_autosave(qtbot, panel, tmp_path, make_sequence, monkeypatch):
+    # the session's folder cannot be written (a read-only plates folder): edits go to the user folder, and
+    # must come back however the shot is reopened, also by its session file
+    from kinochrome.plugin.panel import workers
+
+    pattern = make_sequence(tmp_path / "plates", n=3)
+    open_shot(qtbot, panel, pattern)
+    with qtbot.waitSignal(panel.autosaved, timeout=OPEN_TIMEOUT):
+        panel.add_point(5, 5, colour=(0.9, 0.1, 0.1))
+    saved = session_path_for(pattern)
+    assert load_session(saved).keyframes[0].frame == 1001
+    time.sleep(0.01)
+    monkeypatch.setattr(workers, "writable", lambda path: Path(path).parent != saved.parent)
+    panel.set_frame(1003)
+    with qtbot.waitSignal(panel.autosaved, timeout=OPEN_TIMEOUT) as sig:
+        panel.add_point(6, 6, colour=(0.1, 0.1, 0.9))
+    assert Path(sig.args[0]).parent == panel.autosave_dir
+    panel.doc.undo.clear()
+    open_shot(qtbot, panel, saved)
+    assert panel.doc.keyframe_frames() == [1001, 1003]
+    assert "Restored autosaved edits" in " ".join(t for _, t in panel.messages)
 
 
 def test_reference_that_fails_to_load_keeps_the_session(qtbot, panel, tmp_path, make_sequence):

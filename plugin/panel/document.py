@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from kinochrome.core.errors import SessionError
 from kinochrome.core.session import SESSION_SUFFIX, ColourPoint, Keyframe, Session, save_session
 
 
@@ -93,10 +94,15 @@ class SessionDocument(QObject):
 
     # -- saving ----------------------------------------------------------------------------------------------
     def save(self, path: Path | None = None) -> Path:
-        """Save to ``path`` (or the session path); raises OSError. Makes the document clean."""
+        """Save to ``path`` (or the session path); raises OSError, or SessionError for the file that failed
+        validation when the shot was opened (the artist's keyframes in it must not be overwritten unseen).
+        Makes the document clean."""
         assert self.session is not None
         target = Path(path) if path else self.session_path
         assert target is not None
+        if self.protected and self.session_path is not None and target.resolve() == self.session_path.resolve():
+            raise SessionError(f"{target} did not load (see the error when it was opened), so saving over it would "
+                               "lose what it holds: fix it by hand, or use Save As to write another file")
         if self.session_path is not None and target.resolve().parent != self.session_path.resolve().parent:
             self.session = absolutised(self.snapshot())   # relative paths would break in another folder
         save_session(self.session, target)

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kinochrome.core.errors import SessionError
 from kinochrome.core.job import JobEvent, JobSettings
 from kinochrome.core.session import ColourPoint
 
@@ -939,7 +940,7 @@ class KinochromePanel(QWidget):
             return None
         try:
             target = self.doc.save(Path(path) if path else None)
-        except OSError as exc:
+        except (OSError, SessionError) as exc:
             self.show_message("error", f"Cannot save the session: {exc}")
             return None
         self.status(f"Saved {target}")

@@ -116,18 +116,20 @@ def open_request(path: str, autosave_dir: Path) -> OpenResult:
                 break
         if session_path is None:
             session_path = candidates[0]
-        autosaved = user_autosave_path(autosave_dir, shot.pattern)
-        newer = autosaved.is_file() and (session is None or not session_path.is_file()
-                                         or autosaved.stat().st_mtime > session_path.stat().st_mtime)
-        if newer:
-            try:
-                session = load_session(autosaved)
-                session.path = None
-                messages.append(("info", f"Restored autosaved edits from {autosaved}"))
-            except SessionError as exc:
-                messages.append(("warning", f"Autosave not restored: {exc}"))
-        if session is None:
-            session = Session(shot=shot.pattern)
+    # Edits autosave to the user folder when the session's own folder cannot be written (or its file failed
+    # validation): a newer autosave is the artist's latest work however the shot was opened.
+    autosaved = user_autosave_path(autosave_dir, shot.pattern)
+    newer = autosaved.is_file() and (session is None or not session_path.is_file()
+                                     or autosaved.stat().st_mtime > session_path.stat().st_mtime)
+    if newer:
+        try:
+            session = load_session(autosaved)
+            session.path = None
+            messages.append(("info", f"Restored autosaved edits from {autosaved}"))
+        except SessionError as exc:
+            messages.append(("warning", f"Autosave not restored: {exc}"))
+    if session is None:
+        session = Session(shot=shot.pattern)
     missing = list(getattr(shot, "missing", []) or [])
     if missing:
         shown = ", ".join(str(f) for f in missing[:8]) + (" …" if len(missing) > 8 else "")
