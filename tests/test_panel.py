@@ -101,6 +101,7 @@ def test_open_shot_shows_frame_timecode_and_colourspace(qtbot, panel, tmp_path, 
     assert (panel.first, panel.last, panel.frame) == (1001, 1005, 1001)
     assert panel.frame_size == (64, 48)
     qtbot.waitUntil(lambda: panel.viewer.before is not None, timeout=OPEN_TIMEOUT)
+    assert not panel.errors and "not found" not in panel.status_label.text()   # no read of a frame 0
     hud = "\n".join(panel.viewer.hud_lines)
     assert "frame 1001" in hud and "TC 01:00:00:00" in hud and "24 fps" in hud
     assert "Linear Rec.709" in hud                       # half EXR -> scene-linear, viewed as sRGB

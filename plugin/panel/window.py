@@ -494,8 +494,9 @@ class KinochromePanel(QWidget):
         self.frame_spin.blockSignals(True)
         self.frame_spin.setRange(self.first, self.last)
         self.frame_spin.blockSignals(False)
-        self.doc.set_session(result.session, result.session_path, result.protected)
+        # the frame first: set_session refreshes the view, which reads the current frame of the new shot
         self.frame = self.first
+        self.doc.set_session(result.session, result.session_path, result.protected)
         self._add_recent(result.request)
         self.viewer.fit()
         self.message_bar.hide()                  # messages about the previous shot no longer apply
