@@ -466,6 +466,11 @@ def test_unreadable_frame_fails_alone_and_is_shown(qtbot, panel, tmp_path, make_
     assert panel.viewer.hud_alert.startswith("Frame 1003")
     qtbot.wait(300)                                        # the viewer's failed read is reported once
     assert sum(t.startswith("Cannot read frame 1003") for _, t in panel.messages) <= 1
+    # back and forth: the unreadable frame never shows another frame's picture under its number
+    panel.set_frame(1002)
+    qtbot.waitUntil(lambda: panel.viewer.before is not None, timeout=OPEN_TIMEOUT)
+    panel.set_frame(1003)
+    assert panel.viewer.before is None and panel.viewer.hud_alert.startswith("Frame 1003")
 
 
 def test_run_error_is_a_message(qtbot, panel, tmp_path, make_sequence):

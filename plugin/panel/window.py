@@ -629,8 +629,10 @@ class KinochromePanel(QWidget):
         before = self._request_before(f)
         if before is not None:
             self._shown_before = before
-        elif f not in self.missing and self._shown_before is not None:
-            before = self._shown_before          # hold the last frame while this one loads
+        elif f not in self.missing and f not in self.errors and self._shown_before is not None:
+            # hold the last frame while this one loads (never under a frame that cannot be read: its picture
+            # would pass for this frame's)
+            before = self._shown_before
         after_img, label = None, "after"
         after = self._request_after(f)
         if after is not None:
