@@ -112,7 +112,8 @@ def check_job(settings: JobSettings) -> None:
 
         resolve_model(settings.model)
     elif not any(k.reference for k in settings.keyframes) and not (settings.method == "flow" and settings.keyframes):
-        raise UsageError(f"--method {settings.method} needs a colour reference: --ref FRAME=IMAGE")
+        raise UsageError(f"method {settings.method} needs a colour reference: a keyframe with a reference image "
+                         "(--ref FRAME=IMAGE on the command line)")
     if not settings.keyframes or not shot.frames:
         return
     first = frameio.read_header(shot.path(shot.frames[0]), layer=settings.layer, frame=shot.frames[0])
@@ -312,7 +313,8 @@ class ShotPipeline:
             self.model = load_model(s.model, s.device)
             self.model.reset_state()
         elif not any(k.reference for k in s.keyframes) and not (s.method == "flow" and s.keyframes):
-            raise UsageError(f"--method {s.method} needs a colour reference: --ref FRAME=IMAGE")
+            raise UsageError(f"method {s.method} needs a colour reference: a keyframe with a reference image "
+                             "(--ref FRAME=IMAGE on the command line)")
 
         kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
         classical = self._classical_factory()
@@ -590,7 +592,7 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
         pipe.model = load_model(s.model, s.device)
         pipe.model.reset_state()
     elif not any(k.reference for k in s.keyframes):
-        raise UsageError(f"--method {s.method} needs a colour reference")
+        raise UsageError(f"method {s.method} needs a colour reference: a keyframe with a reference image")
     kf_hints = pipe._load_keyframes(plan, f, size, cs, (f.width, f.height))
     propagator = None
     if kf_hints:

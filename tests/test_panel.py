@@ -428,6 +428,36 @@ def test_reference_that_fails_to_load_keeps_the_session(qtbot, panel, tmp_path, 
     panel.set_reference(tmp_path / "does_not_exist.png")
     qtbot.waitUntil(lambda: "does_not_exist.png" in last_message(panel, "error"), timeout=OPEN_TIMEOUT)
     assert panel.doc.keyframe(1001).reference is None
+    # a grayscale still is refused when picked, not at the next run; a good reference stays
+    good = reference_png(tmp_path / "refs", make_sequence)
+    keyframe_with_reference(qtbot, panel, good)
+    gray = make_sequence(tmp_path / "grayref", fmt="png", n=1, name="gray").replace("####", "1001")
+    panel.set_reference(gray)
+    qtbot.waitUntil(lambda: "grayscale" in last_message(panel, "error"), timeout=OPEN_TIMEOUT)
+    assert panel.doc.reference_path(panel.doc.keyframe(1001)) == good
+    # a point outside the frame is refused when added: every preview and run would refuse it
+    panel.add_point(1000, -50, colour=(1.0, 0.0, 0.0))
+    assert "outside the 64x48 frame" in last_message(panel, "error") and len(panel.doc.keyframe(1001).points) == 1
+
+
+def test_a_long_message_does_not_widen_the_panel(qtbot, panel, tmp_path, make_sequence):
+    open_shot(qtbot, panel, make_sequence(tmp_path / "plates", n=2))
+    before = panel.minimumSizeHint().width()
+    panel.show_message("error", "Cannot read frame 1001: /" + "very_long_folder_name/" * 20 + "shot.1001.exr")
+    assert panel.minimumSizeHint().width() <= before
+
+
+def test_the_last_reference_chosen_wins(qtbot, panel, tmp_path, make_sequence):
+    open_shot(qtbot, panel, make_sequence(tmp_path / "plates", n=2))
+    # the first is large, so its load ends after the second's
+    first = make_sequence(tmp_path / "a", fmt="png", n=1, gray=False, name="big", size=(3072, 2304))
+    first = first.replace("####", "1001")
+    second = reference_png(tmp_path / "b", make_sequence)
+    panel.set_reference(first)
+    panel.set_reference(second)                        # before the first has loaded
+    qtbot.waitUntil(lambda: not panel._pending_reference, timeout=OPEN_TIMEOUT)
+    qtbot.wait(100)
+    assert panel.doc.reference_path(panel.doc.keyframe(1001)) == second
 
 
 def test_missing_frames_are_shown_and_skipped_by_a_run(qtbot, panel, tmp_path, make_sequence):

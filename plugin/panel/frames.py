@@ -7,6 +7,7 @@ signal, so the cache is only touched on the UI thread.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,6 +127,20 @@ def load_display(path: str, colourspace: str = "auto", keep_pixels: bool = False
     return DisplayImage(image=image, info=info, pixels=u8 if keep_pixels else None)
 
 
+def load_reference_display(path: str, colourspace: str = "auto", keep_pixels: bool = True) -> DisplayImage:
+    """:func:`load_display` for a colour reference, refused (ColourReferenceError, the run's message) when it
+    is grayscale: caught when the artist picks it, not at the next preview or run."""
+    from kinochrome.core.errors import ColourReferenceError
+    from kinochrome.core.lab import srgb_to_lab
+    from kinochrome.core.references import is_grayscale
+
+    shown = load_display(path, colourspace, keep_pixels=True)
+    assert shown.pixels is not None
+    if is_grayscale(srgb_to_lab(shown.pixels[::2, ::2].astype(np.float32) / 255.0)):
+        raise ColourReferenceError(f"{os.path.basename(path)}: reference is grayscale; it has no colour to give")
+    return shown
+
+
 class _Task(QRunnable):
     def __init__(self, fn: Callable[[], None]):
         super().__init__()
@@ -205,7 +220,8 @@ class FrameLoader(QObject):
 
         def work() -> None:
             try:
-                result: DisplayImage | str = load_display(path, colourspace, keep_pixels)
+                load = load_reference_display if kind == "reference" else load_display
+                result: DisplayImage | str = load(path, colourspace, keep_pixels)
             except Exception as exc:   # noqa: BLE001 - every failure becomes a message in the UI
                 result = str(exc) or exc.__class__.__name__
             self._finished.emit(generation, kind, key, path, result)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QStyle,
@@ -91,6 +92,8 @@ class MessageBar(QFrame):
         lay.setContentsMargins(8, 2, 2, 2)
         self.label = QLabel()
         self.label.setWordWrap(True)
+        # a long path cannot wrap; it must not widen the panel (docked in a host it would push the layout)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         close = QToolButton()
         close.setText("✕")
@@ -278,6 +281,7 @@ class KinochromePanel(QWidget):
 
         self.status_label = QLabel("Ready")
         self.status_label.setObjectName("kinoStatus")
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label.setStyleSheet("color: #9a9aa2; padding: 2px 8px; border-top: 1px solid #18181a;")
         root.addWidget(self.status_label)
         self._build_actions()
@@ -447,6 +451,7 @@ class KinochromePanel(QWidget):
         self.messages.append((level, text))
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {level.upper():7s} {text}")
         self.status_label.setText(text)
+        self.status_label.setToolTip(text)       # the line may be cut at the panel's width
         if level in ("warning", "error"):
             self.message_bar.show_message(level, text)
         self.message.emit(level, text)
@@ -806,6 +811,8 @@ class KinochromePanel(QWidget):
         path = os.path.abspath(os.fspath(path))
         if self.doc.keyframe(self.frame) is None:
             self.doc.undo.push(AddKeyframe(self.doc, self.frame))
+        for earlier in [p for p, f in self._pending_reference.items() if f == self.frame]:
+            del self._pending_reference[earlier]          # the last choice wins, whichever load ends first
         self._pending_reference[path] = self.frame
         self.loader.invalidate("reference", path)
         self.status(f"Loading reference {os.path.basename(path)} …")
@@ -842,6 +849,11 @@ class KinochromePanel(QWidget):
         """Add a colour point at image pixel (x, y) on the current frame (a keyframe is added if needed)."""
         if not self._require_shot():
             return
+        if self.frame_size is not None:
+            width, height = self.frame_size
+            if not (0 <= x < width and 0 <= y < height):   # every preview and run would refuse it
+                self.show_message("error", f"Point ({x:g}, {y:g}) is outside the {width}x{height} frame")
+                return
         if colour is None:
             colour = self.point_colour_at(x, y)
         if radius is None:
