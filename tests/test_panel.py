@@ -281,6 +281,11 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
     qtbot.waitUntil(lambda: panel.viewer.after_label == "result" and panel.viewer.after is not None,
                     timeout=OPEN_TIMEOUT)
     assert "Run finished: 10 frames written" in last_message(panel)
+    # after an edit, a new preview is what shows, not the run's result of the earlier settings
+    panel.set_session_field("method", "histogram")
+    with qtbot.waitSignal(panel.previewReady, timeout=RUN_TIMEOUT):
+        panel.preview()
+    assert panel.viewer.after_label == "preview"
     assert meter.ticks >= 3
     assert max_gap < 0.2, f"UI thread blocked for {max_gap * 1000:.0f} ms"
     print(f"\nmax UI-thread gap during preview + run: {max_gap * 1000:.1f} ms")

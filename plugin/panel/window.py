@@ -639,11 +639,14 @@ class KinochromePanel(QWidget):
             # would pass for this frame's)
             before = self._shown_before
         after_img, label = None, "after"
-        after = self._request_after(f)
-        if after is not None:
-            after_img, label = after.image, "result"
-        elif f in self.previews:
+        # A preview is of the session as it is now (previews are dropped on every edit), a result on disk may
+        # be of an earlier one: the preview wins until a run writes this frame again.
+        if f in self.previews:
             after_img, label = self.previews[f][1], "preview"
+        else:
+            after = self._request_after(f)
+            if after is not None:
+                after_img, label = after.image, "result"
         self.viewer.set_images(before.image if before else None, after_img, self.frame_size, label)
         kf = self.doc.keyframe(f)
         tag = "  ◆ keyframe" if kf else ""
@@ -1172,6 +1175,8 @@ class KinochromePanel(QWidget):
         if event.path and status in ("done", "kept"):
             self.outputs[f] = event.path
             self.loader.invalidate("after", f)
+            if status == "done":
+                self.previews.pop(f, None)         # the new result supersedes the preview
         nxt = next((g for g in range(f + 1, self.last + 1) if self.frame_status.get(g) == "queued"), None)
         if nxt is not None:
             self._set_status(nxt, "running")
