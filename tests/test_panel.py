@@ -436,6 +436,7 @@ def test_reference_that_fails_to_load_keeps_the_session(qtbot, panel, tmp_path, 
     # a grayscale still is refused when picked, not at the next run; a good reference stays
     good = reference_png(tmp_path / "refs", make_sequence)
     keyframe_with_reference(qtbot, panel, good)
+    assert not panel.message_bar.isVisible()             # the earlier "Reference not set" is solved
     gray = make_sequence(tmp_path / "grayref", fmt="png", n=1, name="gray").replace("####", "1001")
     panel.set_reference(gray)
     qtbot.waitUntil(lambda: "grayscale" in last_message(panel, "error"), timeout=OPEN_TIMEOUT)

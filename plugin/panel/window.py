@@ -680,6 +680,8 @@ class KinochromePanel(QWidget):
                                                     f"Set reference of {frame}"))
                 self.referenceLoaded.emit(key)
                 self.status(f"Reference {os.path.basename(key)} set on keyframe {frame}")
+                if self.message_bar.isVisible() and self.message_bar.label.text().startswith("Reference not set"):
+                    self.message_bar.hide()                  # that problem is solved now
             self._refresh_inspector()
             return
         if key == self.frame:
