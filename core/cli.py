@@ -242,7 +242,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not models:
         print("no models installed")
     for m in models:
-        print(f"{m.get('name', '?'):<16} {m.get('path', '')}  {m.get('summary', '')}")
+        card = m.get("card") or {}
+        note = f"BROKEN: {m['problem']}" if m.get("problem") else card.get("description", "")
+        print(f"{m.get('name', '?'):<16} {m.get('path', '')}  {note}")
     return 0
 
 

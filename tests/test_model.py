@@ -79,6 +79,11 @@ def test_hints_are_followed_where_mask_is_one(tiny):
 def test_round_trip_equality(tiny, tmp_path):
     net, card = load_network(tiny)
     copy = save_model(net, tmp_path / "copy.safetensors", card)
+    plain = tmp_path / "plain.txt"
+    plain.write_text("written in place")
+    for written in (copy, copy.with_suffix(".json")):     # farm accounts must be able to read shipped models
+        assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.json", "copy.safetensors", "plain.txt"]
     net2, card2 = load_network(copy)
     for (k1, v1), (k2, v2) in zip(net.state_dict().items(), net2.state_dict().items()):
         assert k1 == k2 and torch.equal(v1, v2)
@@ -114,6 +119,49 @@ def test_not_safetensors(tmp_path):
     path.write_bytes(b"\x80\x04\x95 this is a pickle, or anything else, but not safetensors" * 20)
     with pytest.raises(ModelError, match="junk.safetensors.*not a safetensors"):
         load_model(str(path), "cpu")
+
+
+def _with_header(path: Path, header: dict, body: bytes = b"") -> None:
+    """A safetensors container with this JSON header (and body)."""
+    import struct
+
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + body)
+
+
+@pytest.mark.parametrize("case", ["card_list", "config_string", "embedded_not_json", "bad_offsets"])
+def test_malformed_cards_and_headers_are_model_errors(tiny, tmp_path, case):
+    path = tmp_path / "odd.safetensors"
+    path.write_bytes(tiny.read_bytes())
+    card = json.loads(tiny.with_suffix(".json").read_text())
+    if case == "card_list":
+        path.with_suffix(".json").write_text("[1, 2]")
+    elif case == "config_string":
+        path.with_suffix(".json").write_text(json.dumps(dict(card, config="big")))
+    elif case == "embedded_not_json":
+        _with_header(path, {"__metadata__": {"kinochrome_card": "{not json"}})
+    else:
+        _with_header(path, {"__metadata__": {}, "w": {"dtype": "F32", "shape": [1], "data_offsets": ["a", "b"]}})
+    with pytest.raises(ModelError, match="odd"):
+        load_model(str(path), "cpu")
+
+
+def test_models_listing_flags_broken_files(tiny, tmp_path, monkeypatch, capsys):
+    from kinochrome.core.cli import main
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "good.safetensors").write_bytes(tiny.read_bytes())
+    (folder / "cut.safetensors").write_bytes(tiny.read_bytes()[:-500])
+    (folder / "listcard.safetensors").write_bytes(tiny.read_bytes())
+    (folder / "listcard.json").write_text("[1, 2]")
+    monkeypatch.setenv("KINOCHROME_MODELS", str(folder))
+    listed = {m["name"]: m for m in list_models()}
+    assert listed["good"]["problem"] is None and listed["good"]["card"]["bins"] > 0
+    assert "truncated" in listed["cut"]["problem"] and "not a Kinochrome card" in listed["listcard"]["problem"]
+    assert main(["models"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "BROKEN" in lines["cut"] and "BROKEN" not in lines["good"]
 
 
 def test_other_architecture(tiny, tmp_path):

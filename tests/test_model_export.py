@@ -33,3 +33,25 @@ def test_torchscript_matches_eager(tmp_path):
     hint = np.moveaxis(x[0, 1:3].numpy(), 0, -1) * 110
     ab = model.predict_ab(lum, hint, x[0, 3].numpy())
     np.testing.assert_allclose(np.moveaxis(a[0, 1:].numpy(), 0, -1) * 110, ab, atol=1e-3)
+
+
+def test_export_refuses_a_folder_and_never_leaves_half_a_file(tmp_path, monkeypatch):
+    from kinochrome.core.errors import OutputError, UsageError
+
+    weights = build_tiny_model(tmp_path)
+    with pytest.raises(UsageError, match="is a folder"):
+        export_torchscript(weights, tmp_path)
+    out = tmp_path / "kino.pt"
+    export_torchscript(weights, out)
+    good = out.read_bytes()
+
+    def full_disk(self, path, *args, **kwargs):
+        with open(path, "wb") as fh:
+            fh.write(b"half")
+        raise RuntimeError("[enforce fail at inline_container.cc] file write failed")
+
+    monkeypatch.setattr(torch.jit.RecursiveScriptModule, "save", full_disk)
+    with pytest.raises(OutputError, match="kino.pt: cannot write"):
+        export_torchscript(weights, out)
+    assert out.read_bytes() == good                                 # the previous export survives
+    assert sorted(p.name for p in tmp_path.iterdir() if "kino.pt" in p.name) == ["kino.pt"]

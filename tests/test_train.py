@@ -91,6 +91,11 @@ def test_tiny_training_run_and_resume(data_dir, tmp_path):
     assert len(card["bins"]) == card["training"]["bins"] > 0
     assert load_model(str(best), "cpu").predict_ab(np.full((20, 30), 50.0, np.float32)).shape == (20, 30, 2)
     # resume to a longer schedule continues from step 4, not from scratch
+    before = (run / "last.safetensors").read_bytes()
+    with pytest.raises(UsageError, match="holds a run already"):    # not resumed: the run is not overwritten
+        train(cfg)
+    assert (run / "last.safetensors").read_bytes() == before
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
     cfg.write_text(cfg.read_text().replace('"steps": 4', '"steps": 6'))
     train(cfg, resume=True)
     assert json.loads((run / "state.json").read_text())["step"] == 6
@@ -103,11 +108,34 @@ def test_resume_without_checkpoint(data_dir, tmp_path):
         train(_config(data_dir, tmp_path, steps=2), resume=True)
 
 
-def test_bad_config(tmp_path):
+@pytest.mark.parametrize("text,words", [
+    ('{"stepz": 3}', "stepz"),
+    ('[1, 2]', "expected a JSON object"),
+    ('{"steps": "3"}', "steps: expected an integer"),
+    ('{"lr": "fast"}', "lr: expected a number"),
+    ('{"steps": 0}', "steps: expected a positive integer"),
+    ('{"crop": 40}', "crop: expected a multiple of 16"),
+    ('{"model": {"widths": [1]}}', "model: unknown keys ['widths']"),
+    ('{"model": {"enc": [8, 8]}}', "model.enc: expected 5 positive integer widths"),
+    ('{"hints": {"p_point": 0.5}}', "hints: unknown keys ['p_point']"),
+    ('{"val_clips": "clip_b"}', "val_clips: expected a list"),
+    ('{"max_minutes": "soon"}', "max_minutes: expected null or a number"),
+])
+def test_bad_config(tmp_path, text, words):
     path = tmp_path / "bad.json"
-    path.write_text('{"stepz": 3}')
-    with pytest.raises(UsageError, match="bad.json.*stepz"):
+    path.write_text(text)
+    with pytest.raises(UsageError) as err:
         load_config(path)
+    assert str(err.value).startswith(f"{path}: ") and words in str(err.value)
+
+
+def test_config_that_is_a_folder_or_binary(tmp_path):
+    with pytest.raises(UsageError, match="cannot read the config"):
+        load_config(tmp_path)
+    binary = tmp_path / "b.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(UsageError, match="b.json"):
+        load_config(binary)
 
 
 def test_temporal_consistency_sees_drift_and_flicker_not_colour_errors():

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import OutputError, UsageError
+from ..frameio import new_file_mode
 from .network import KinoNet
 from .registry import resolve_model
 from .weights import load_network
@@ -55,8 +57,18 @@ def export_torchscript(model_path: str | Path, out_path: str | Path) -> Path:
         warnings.simplefilter("ignore", DeprecationWarning)
         scripted = torch.jit.script(GuidedFrame(net).eval())
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scripted.save(str(out))
+    if out.is_dir():
+        raise UsageError(f"{out}: is a folder; give the file to write, e.g. {out / 'kinochrome.pt'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # written aside and renamed: a failed write never leaves half a file or destroys the previous export
+        tmp = out.with_name(f".{out.name}.kino.tmp")
+        scripted.save(str(tmp))
+        tmp.chmod(new_file_mode())
+        tmp.replace(out)
+    except (OSError, RuntimeError) as exc:    # torch reports write failures as RuntimeError
+        Path(out.with_name(f".{out.name}.kino.tmp")).unlink(missing_ok=True)
+        raise OutputError(f"{out}: cannot write the TorchScript file ({str(exc).splitlines()[0][:200]})") from None
     return out
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from ..config import BUILTIN_MODELS_DIR, DEFAULT_MODEL, ENV_MODEL, ENV_MODELS_DIR
 from ..errors import ModelError
-from .weights import card_path
+from .weights import ARCH, check_container, read_card
 
 
 def model_dirs() -> list[Path]:
@@ -19,26 +18,39 @@ def model_dirs() -> list[Path]:
     return dirs
 
 
-def _summary(path: Path) -> dict:
+def _summary(path: Path) -> tuple[dict, str | None]:
+    """The listed part of a model's card, and what is wrong with the file (None when it looks loadable).
+
+    Checks the file's framing and card without loading tensors, so listing stays quick; a model that passes
+    can still fail to load if its tensors do not fit the card (``load_model`` says so).
+    """
     try:
-        card = json.loads(card_path(path).read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
+        check_container(path)
+        card = read_card(path)
+    except (OSError, ModelError) as exc:
+        return {}, str(exc)
     keep = ("description", "config", "training", "validation")
     out = {k: card[k] for k in keep if k in card}
-    out["bins"] = len(card.get("bins", []))
-    return out
+    bins = card.get("bins")
+    out["bins"] = len(bins) if isinstance(bins, list) else 0
+    if (out.get("config") or {}).get("arch") != ARCH:
+        return out, f"{path}: model of another architecture"
+    if not out["bins"]:
+        return out, f"{path}: the card has no ab bins"
+    return out, None
 
 
 def list_models() -> list[dict]:
-    """Installed models -> ``[{"name", "path", "card"}]``; a later folder does not shadow an earlier name."""
+    """Installed models -> ``[{"name", "path", "card", "problem"}]``; a later folder does not shadow an earlier
+    name. ``problem``: why the file will not load (truncated, not safetensors, no card ...), else None."""
     seen: dict[str, dict] = {}
     for folder in model_dirs():
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.safetensors")):
             if path.stem not in seen:
-                seen[path.stem] = {"name": path.stem, "path": str(path), "card": _summary(path)}
+                card, problem = _summary(path)
+                seen[path.stem] = {"name": path.stem, "path": str(path), "card": card, "problem": problem}
     return list(seen.values())
 
 

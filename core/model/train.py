@@ -10,6 +10,7 @@ resumed run sees the same data as an uninterrupted one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -62,18 +63,71 @@ DEFAULTS: dict = {
 }
 
 
+#: Settings of ``model`` beyond DEFAULT_CONFIG's that the network reads.
+MODEL_OPTIONAL = ("global", "prior_correction")
+#: Top-level settings that may be null, and their type otherwise.
+NULLABLE = {"max_minutes": (int, float), "output_dir": str, "init_from": str}
+
+
+def _type_error(path: Path, key: str, expected: str, value: object) -> UsageError:
+    return UsageError(f"{path}: {key}: expected {expected}, got {value!r}")
+
+
+def _check_config(path: Path, user: dict) -> None:
+    """UsageError naming the file and key for unknown keys (here, in ``model`` and in ``hints``) and values of
+    the wrong type or out of range. A typo must not train the default architecture for hours."""
+    unknown = sorted(set(user) - set(DEFAULTS) - {"description"})
+    if unknown:
+        raise UsageError(f"{path}: unknown config keys {unknown}")
+    for key, value in user.items():
+        default = DEFAULTS.get(key)
+        if key in NULLABLE:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, NULLABLE[key])):
+                raise _type_error(path, key, "null or a " + ("number" if key == "max_minutes" else "string"), value)
+        elif isinstance(default, bool) or default is None:
+            continue
+        elif isinstance(default, int) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _type_error(path, key, "an integer", value)
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _type_error(path, key, "a number", value)
+        elif not isinstance(value, type(default)):
+            raise _type_error(path, key, f"a {type(default).__name__}", value)
+    for key in ("steps", "seq_len", "batch", "crop", "long_side"):
+        if key in user and user[key] < 1:
+            raise _type_error(path, key, "a positive integer", user[key])
+    if "crop" in user and user["crop"] % 16:
+        raise _type_error(path, "crop", "a multiple of 16 (the network halves it four times)", user["crop"])
+    model = user.get("model", {})
+    unknown = sorted(set(model) - set(DEFAULT_CONFIG) - set(MODEL_OPTIONAL))
+    if unknown:
+        raise UsageError(f"{path}: model: unknown keys {unknown} (known: {', '.join([*DEFAULT_CONFIG, *MODEL_OPTIONAL])})")
+    for key, length in (("enc", 5), ("dec", 3)):
+        widths = model.get(key, DEFAULT_CONFIG[key])
+        if (not isinstance(widths, list) or len(widths) != length
+                or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
+            raise _type_error(path, f"model.{key}", f"{length} positive integer widths", widths)
+    fields = {f.name for f in dataclasses.fields(HintSettings)}
+    unknown = sorted(set(user.get("hints", {})) - fields)
+    if unknown:
+        raise UsageError(f"{path}: hints: unknown keys {unknown} (known: {', '.join(sorted(fields))})")
+
+
 def load_config(path: Path) -> dict:
-    """Read a run config (JSON) over :data:`DEFAULTS`; UsageError naming the file on bad JSON or keys."""
+    """Read a run config (JSON) over :data:`DEFAULTS`; UsageError naming the file on bad JSON, keys or values."""
     path = Path(path)
     try:
         user = json.loads(path.read_text())
     except FileNotFoundError:
         raise UsageError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the config ({exc.__class__.__name__}: {exc})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    unknown = sorted(set(user) - set(DEFAULTS) - {"description"})
-    if unknown:
-        raise UsageError(f"{path}: unknown config keys {unknown}")
+    if not isinstance(user, dict):
+        raise UsageError(f"{path}: expected a JSON object of settings, got a {type(user).__name__}")
+    _check_config(path, user)
     cfg = {**DEFAULTS, **user}
     cfg["model"] = {**DEFAULT_CONFIG, **user.get("model", {})}
     cfg["output_dir"] = cfg["output_dir"] or f"runs/{cfg['name']}"
@@ -284,6 +338,11 @@ def train(config_path: Path, resume: bool = False) -> Path:
     out = Path(cfg["output_dir"])
     if resume and not (out / "last.safetensors").is_file():
         raise UsageError(f"{out / 'last.safetensors'}: nothing to resume")
+    if not resume and (out / "last.safetensors").exists():
+        # starting over would overwrite that run's checkpoints and mix its log and bins with this one's
+        raise UsageError(f"{out}: holds a run already (last.safetensors); --resume it, or set another output_dir")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: output_dir is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
@@ -334,9 +393,13 @@ def train(config_path: Path, resume: bool = False) -> Path:
     last_val: dict | None = state.get("last_val")
 
     def checkpoint() -> None:
+        # Everything is written aside first and the weights' rename is the commit: a failed write (disk full)
+        # leaves the previous checkpoint whole, and weights, optimiser and step always belong together.
+        (out / "state.json.tmp").write_text(json.dumps(state, indent=1))
+        save_optimizer(opt, out / "optim.safetensors.tmp")
         save_model(net, out / "last.safetensors", _card(cfg, config_path, summary, state, last_val))
-        save_optimizer(opt, out / "optim.safetensors")
-        (out / "state.json").write_text(json.dumps(state, indent=1))
+        (out / "optim.safetensors.tmp").replace(out / "optim.safetensors")
+        (out / "state.json.tmp").replace(out / "state.json")
 
     session_start = time.perf_counter()
     elapsed0 = state["elapsed"]

@@ -15,6 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from ..errors import ModelError
+from ..frameio import new_file_mode
 from .network import KinoNet
 
 ARCH = "kino-cnn-lstm-v1"
@@ -36,12 +37,16 @@ def save_model(net: KinoNet, path: Path, card: dict) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata={CARD_KEY: json.dumps(card)})
+    tmp.chmod(new_file_mode())               # readable by farm accounts like any other file
     tmp.replace(path)
-    card_path(path).write_text(json.dumps(card, indent=1) + "\n")
+    side = card_path(path)
+    tmp_card = side.with_name(side.name + ".tmp")
+    tmp_card.write_text(json.dumps(card, indent=1) + "\n")
+    tmp_card.replace(side)
     return path
 
 
-def _check_container(path: Path) -> dict:
+def check_container(path: Path) -> dict:
     """Validate the safetensors framing of ``path`` without trusting it; returns the parsed header."""
     size = path.stat().st_size
     with path.open("rb") as fh:
@@ -60,8 +65,11 @@ def _check_container(path: Path) -> dict:
         raise ModelError(f"{path}: not a safetensors file (header is not JSON)") from None
     if not isinstance(header, dict):
         raise ModelError(f"{path}: not a safetensors file (bad header)")
-    end = max((int(v["data_offsets"][1]) for k, v in header.items()
-               if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+    try:
+        end = max((int(v["data_offsets"][1]) for k, v in header.items()
+                   if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise ModelError(f"{path}: not a safetensors file (bad tensor offsets in the header)") from None
     if 8 + n + end > size:
         raise ModelError(f"{path}: truncated weights file ({size} bytes, needs {8 + n + end})")
     return header
@@ -72,15 +80,20 @@ def read_card(path: Path) -> dict:
     path = Path(path)
     side = card_path(path)
     if side.is_file():
-        try:
-            return json.loads(side.read_text())
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{side}: model card is not valid JSON ({exc.msg})") from None
-    header = _check_container(path)
-    meta = header.get("__metadata__") or {}
-    if CARD_KEY not in meta:
-        raise ModelError(f"{path}: no model card (no {side.name} and none embedded)")
-    return json.loads(meta[CARD_KEY])
+        source, text = side, side.read_text()
+    else:
+        header = check_container(path)
+        meta = header.get("__metadata__") or {}
+        if not isinstance(meta, dict) or CARD_KEY not in meta:
+            raise ModelError(f"{path}: no model card (no {side.name} and none embedded)")
+        source, text = path, meta[CARD_KEY]
+    try:
+        card = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{source}: model card is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(card, dict) or not isinstance(card.get("config", {}), dict):
+        raise ModelError(f"{source}: model card is not a Kinochrome card (expected an object with a 'config' object)")
+    return card
 
 
 def load_network(path: Path) -> tuple[KinoNet, dict]:
@@ -91,7 +104,7 @@ def load_network(path: Path) -> tuple[KinoNet, dict]:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: weights file not found")
-    _check_container(path)
+    check_container(path)
     card = read_card(path)
     config = card.get("config") or {}
     if config.get("arch") != ARCH or "bins" not in card:
