@@ -38,8 +38,10 @@ import OpenImageIO as oiio
 from . import evaluate, frameio, sequence
 from .colour import to_display_srgb
 from .contact import burn_label, grid, write_png
+from .errors import TrainingDataError, UsageError
 from .job import JobSettings, run_job
 from .lab import REC709_LUMA, srgb_to_lab, srgb_to_linear
+from .references import is_grayscale
 from .session import Keyframe
 
 LINEAR = "lin_rec709"
@@ -160,9 +162,25 @@ def _tile(srgb: np.ndarray, width: int, label: str) -> np.ndarray:
 def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, count: int, model: str | None,
                    references: str = "first", variants: tuple[str, ...] = VARIANTS_FIRST,
                    progress: bool = True) -> dict[str, Any]:
-    """Run every variant on every clip; returns {"clips": {clip: {variant: scores}}, "mean": {...}}."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Run every variant on every clip; returns {"clips": {clip: {variant: scores}}, "mean": {...}}.
+
+    UsageError, before anything is written, for a clips folder that is missing or holds no clip, a named clip
+    that is not there, an unknown variant or fewer than 2 frames per clip.
+    """
+    if not clips_dir.is_dir():
+        raise UsageError(f"{clips_dir}: clips folder not found (a folder with one subfolder of frames per clip)")
+    unknown = [v for v in variants if v not in VARIANTS_FIRST + ("guided-first-last",)]
+    if unknown:
+        raise UsageError(f"--variants: unknown {', '.join(unknown)} (known: {', '.join(VARIANTS_FIRST)})")
+    if count < 2:
+        raise UsageError(f"--frames {count}: a clip needs at least 2 frames to score")
     folders = [clips_dir / n for n in names] if names else sorted(p for p in clips_dir.iterdir() if p.is_dir())
+    missing = [f.name for f in folders if not f.is_dir()]
+    if missing:
+        raise UsageError(f"{clips_dir}: no clip named {', '.join(missing)}")
+    if not folders:
+        raise UsageError(f"{clips_dir}: holds no clip folders")
+    out_dir.mkdir(parents=True, exist_ok=True)
     variants = tuple(variants) + (("guided-first-last",) if references == "first-last" else ())
     if references == "none":
         variants = tuple(v for v in variants if v in ("gray", "auto", "auto-reset"))
@@ -171,8 +189,13 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
     try:
         for folder in folders:
             truth = load_clip(folder, count)
+            if len({f.shape for f in truth}) > 1:
+                raise UsageError(f"{folder}: frames of different sizes; a clip's frames must all be one size")
             if len(truth) < 2:
+                print(f"{folder.name}: skipped, fewer than 2 readable frames", file=sys.stderr)
                 continue
+            if is_grayscale(srgb_to_lab(truth[0])):
+                raise UsageError(f"{folder}: the clip is grayscale; eval scores colour against colour originals")
             shot = write_gray_shot(truth, work / folder.name / "in")
             frames = range(1, len(truth) + 1)
             refs_first = {1: write_reference(truth[0], work / folder.name / "ref_first.png")}
@@ -203,6 +226,8 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
             write_png(grid(rows), out_dir / f"sheet_{folder.name}.png")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if not results:
+        raise TrainingDataError(f"{clips_dir}: no clip with 2 or more readable colour frames to score")
 
     mean: dict[str, dict[str, float]] = {}
     for name in variants:

@@ -53,3 +53,46 @@ def test_eval_command_json(clips, tiny, tmp_path, capsys):
                  "--variants", "gray", "auto", "--references", "none", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"gray", "auto"}
+
+
+@pytest.mark.parametrize("case,words", [
+    ("missing", "clips folder not found"),
+    ("empty", "holds no clip folders"),
+    ("name", "no clip named nosuch"),
+    ("variant", "--variants: unknown bogus"),
+    ("frames", "--frames 1: a clip needs at least 2 frames"),
+    ("sizes", "frames of different sizes"),
+    ("gray", "the clip is grayscale"),
+    ("unreadable", "no clip with 2 or more readable colour frames"),
+])
+def test_eval_bad_input_is_one_line_and_writes_nothing(clips, tiny, tmp_path, capsys, case, words):
+    root = tmp_path / "c"
+    root.mkdir()
+    args = ["eval", str(root), "-o", str(tmp_path / "out"), "--model", tiny, "--frames", "4",
+            "--variants", "gray", "--references", "none"]
+    if case == "missing":
+        args[1] = str(tmp_path / "nope")
+    elif case == "name":
+        args[1] = str(clips)
+        args += ["--clips-only", "nosuch"]
+    elif case == "variant":
+        args[1] = str(clips)
+        args[args.index("gray")] = "bogus"
+    elif case == "frames":
+        args[1] = str(clips)
+        args[args.index("4")] = "1"
+    elif case in ("sizes", "gray", "unreadable"):
+        clip = root / "clip"
+        clip.mkdir()
+        for i, size in enumerate([(64, 48), (64, 48) if case != "sizes" else (32, 24)]):
+            img = np.full((size[1], size[0], 3), 128, np.uint8)
+            if case != "gray":
+                img[..., 0] = 40                                  # a colour frame (BGR: orange-ish)
+            if case == "unreadable":
+                (clip / f"{i:04d}.png").write_bytes(b"not a png")
+            else:
+                cv2.imwrite(str(clip / f"{i:04d}.png"), img)
+    code = main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and words in err[-1], err
+    assert not (tmp_path / "out" / "eval.json").exists()
