@@ -267,15 +267,31 @@ def _output_type(source: Frame, bit_depth: str | None) -> tuple[str, int | None]
     return BIT_DEPTHS[bit_depth]
 
 
+#: EXR codecs that lose information: re-encoding a coloured frame with them moves its luminance by percents.
+LOSSY_EXR_COMPRESSION = ("dwaa", "dwab", "b44", "b44a")
+#: What a lossy EXR input's output is written with instead (lossless).
+LOSSLESS_EXR_COMPRESSION = "zip"
+
+
+def lossy_compression(spec: oiio.ImageSpec) -> str | None:
+    """The lossy EXR codec of ``spec`` (``"dwaa"``, ...), else None."""
+    name = spec.get_string_attribute("compression", "").split(":")[0].lower()
+    return name if name in LOSSY_EXR_COMPRESSION else None
+
+
 def output_spec(source: Frame, extra_names: list[str] | None = None, bit_depth: str | None = None,
                 has_alpha: bool | None = None) -> oiio.ImageSpec:
     """The ImageSpec to write for ``source``: its metadata, RGB(A)(+extras), the output pixel type.
 
     Copying the input spec keeps windows, timecode, fps, pixel aspect, compression, DPX header fields,
     string attributes and ``oiio:ColorSpace``/``colorInteropID`` (the pixels stay in the source encoding).
+    Two exceptions keep the luminance guarantee: a lossy EXR codec (DWAA/DWAB/B44) is replaced by
+    :data:`LOSSLESS_EXR_COMPRESSION`; per-channel pixel types (half RGB, float alpha) are kept as they were.
     """
     spec = oiio.ImageSpec(source.spec)
     base, bits = _output_type(source, bit_depth)
+    if lossy_compression(spec):
+        spec.attribute("compression", LOSSLESS_EXR_COMPRESSION)
     alpha = source.alpha is not None if has_alpha is None else has_alpha
     names = list(_RGB_NAMES) + (["A"] if alpha else []) + list(extra_names or [])
     spec.nchannels = len(names)
@@ -283,7 +299,21 @@ def output_spec(source: Frame, extra_names: list[str] | None = None, bit_depth: 
     spec.alpha_channel = 3 if alpha else -1
     spec.z_channel = -1
     spec.set_format(oiio.TypeDesc(base))
-    spec.channelformats = ()  # one format for all channels (the input may mix half and float)
+    formats = tuple(source.spec.channelformats or ())
+    if formats and bit_depth is None:
+        # the input mixes pixel types (half RGB with a float alpha): keep each channel's own
+        names_in = list(source.spec.channelnames)
+
+        def format_of(name: str) -> oiio.TypeDesc:
+            return formats[names_in.index(name)] if name in names_in else oiio.TypeDesc(base)
+
+        rgb_format = format_of(source.channels[0])
+        alpha_format = format_of(source.channels[3]) if alpha and len(source.channels) > 3 else rgb_format
+        spec.set_format(rgb_format)
+        spec.channelformats = tuple([rgb_format] * 3 + ([alpha_format] if alpha else [])
+                                    + [rgb_format] * len(extra_names or []))
+    else:
+        spec.channelformats = ()  # one format for all channels
     if bits is None or bits == 8 * oiio.TypeDesc(base).size():
         spec.erase_attribute("oiio:BitsPerSample")
     if bits is not None:

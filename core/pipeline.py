@@ -302,6 +302,14 @@ class ShotPipeline:
         # half and float already hold it to ~5e-4 relative, well inside the 1e-3 the guarantee allows.
         storage = colour.storage_type(first, s.out_bit_depth)
         self.quantise = storage if storage and storage.startswith("uint") else None
+        lossy = frameio.lossy_compression(first.spec)
+        if lossy:
+            self.warnings.append(f"{plan.shot.pattern}: {lossy.upper()} compression is lossy and would move the "
+                                 f"luminance; the output is written with {frameio.LOSSLESS_EXR_COMPRESSION.upper()} "
+                                 "(lossless)")
+        if Path(plan.out_pattern).suffix.lower() in (".jpg", ".jpeg"):
+            self.warnings.append(f"{plan.out_pattern}: JPEG is lossy: the output's luminance is kept within a few "
+                                 "code values, not one; write PNG, TIFF, DPX or EXR for an exact result")
         full_size = (first.width, first.height)
         size = working_size(first.width, first.height, s.working_size)
         configure_threads(s.threads)

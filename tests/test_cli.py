@@ -106,6 +106,29 @@ def test_json_events(tmp_path, make_sequence, reference, capsys):
     assert [e["frame"] for e in events if e["event"] == "frame"] == [1001, 1002, 1003]
 
 
+def test_lossy_formats_are_warned_about(tmp_path, make_sequence, reference, capsys):
+    pattern = make_sequence(tmp_path / "in", n=2)
+    for f in (1001, 1002):                                  # the same frames, DWAA-compressed
+        path = sequence.frame_path(pattern, f)
+        frame = read(path)
+        spec = oiio.ImageSpec(frame.spec)
+        spec.attribute("compression", "dwaa")
+        buf = oiio.ImageBuf(spec)
+        buf.set_pixels(oiio.ROI(), frame.rgb)
+        assert buf.write(path)
+    out = str(tmp_path / "out" / "shot.####.exr")
+    assert run_cli("colorize", pattern, "-o", out, "--method", "reinhard", "--ref", f"1001={reference}",
+                   "--json") == 0
+    warnings = [e["message"] for e in map(json.loads, capsys.readouterr().out.splitlines()) if e["event"] == "warning"]
+    assert any("DWAA compression is lossy" in w and "ZIP" in w for w in warnings)
+    assert read(sequence.frame_path(out, 1001)).spec.get_string_attribute("compression") == "zip"
+    jpg = str(tmp_path / "jpg" / "shot.####.jpg")
+    assert run_cli("colorize", pattern, "-o", jpg, "--method", "reinhard", "--ref", f"1001={reference}",
+                   "--json") == 0
+    warnings = [e["message"] for e in map(json.loads, capsys.readouterr().out.splitlines()) if e["event"] == "warning"]
+    assert any("JPEG is lossy" in w for w in warnings)
+
+
 # ---------------------------------------------------------------- bad input: one line, non-zero, nothing lost
 def _error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
