@@ -236,13 +236,38 @@ def _known(name: str) -> str | None:
         return None
 
 
+#: EXR ``chromaticities`` (Rx Ry Gx Gy Bx By Wx Wy) of linear colourspaces -> their name in the config. A plate
+#: that states its primaries is read in them, not assumed Rec.709 (an ACES2065-1 plate read as Rec.709 had
+#: its luminance moved by 29% on average when judged in its own primaries).
+PRIMARIES: tuple[tuple[tuple[float, ...], str], ...] = (
+    ((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290), "Linear Rec.709 (sRGB)"),
+    ((0.7347, 0.2653, 0.0, 1.0, 0.0001, -0.077, 0.32168, 0.33767), "ACES2065-1"),
+    ((0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), "ACEScg"),
+    ((0.708, 0.292, 0.170, 0.797, 0.131, 0.046, 0.3127, 0.3290), "Linear Rec.2020"),
+    ((0.680, 0.320, 0.265, 0.690, 0.150, 0.060, 0.3127, 0.3290), "Linear P3-D65"),
+)
+
+
+def colourspace_of_primaries(spec) -> str | None:
+    """The linear colourspace whose primaries an EXR's ``chromaticities`` attribute states (within 0.005),
+    when the config knows it; None without the attribute or for primaries not in :data:`PRIMARIES`."""
+    value = spec.getattribute("chromaticities")
+    if not isinstance(value, tuple) or len(value) != 8:
+        return None
+    for primaries, name in PRIMARIES:
+        if all(abs(float(a) - b) < 0.005 for a, b in zip(value, primaries)):
+            return _known(name)
+    return None
+
+
 def guess_colourspace(frame) -> str:
     """The input colourspace for ``--colorspace auto`` of a :class:`~kinochrome.core.frameio.Frame`.
 
     DPX: Cineon log when ``dpx:Transfer`` says printing density/logarithmic, linear Rec.709 when it says
     linear, gamma 2.4 Rec.709 (BT.1886) for a video transfer (ITU-R 709/601), else ``oiio:ColorSpace``
-    or sRGB. Other files: ``oiio:ColorSpace`` when set and known;
-    float pixels (EXR, float TIFF) -> linear Rec.709; integer PNG/JPEG/TIFF -> sRGB.
+    or sRGB. Other files: ``oiio:ColorSpace`` when set and known; float pixels (EXR, float TIFF) -> the
+    linear colourspace of the stated ``chromaticities`` (ACES2065-1, ACEScg, Rec.2020, P3-D65), else linear
+    Rec.709; integer PNG/JPEG/TIFF -> sRGB.
     """
     spec = frame.spec
     stated = spec.get_string_attribute("oiio:ColorSpace", "")
@@ -260,7 +285,7 @@ def guess_colourspace(frame) -> str:
     if known:
         return known
     if frame.is_float:
-        return check_colourspace(LINEAR_REC709)
+        return colourspace_of_primaries(spec) or check_colourspace(LINEAR_REC709)
     return check_colourspace(SRGB)
 
 

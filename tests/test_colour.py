@@ -139,6 +139,20 @@ def test_guess_colourspace(tmp_path, fmt, bits, cs, expected):
     assert guess_colourspace(frame) == expected
 
 
+@pytest.mark.parametrize("primaries, expected", [
+    ((0.7347, 0.2653, 0.0, 1.0, 0.0001, -0.077, 0.32168, 0.33767), "ACES2065-1"),
+    ((0.713, 0.293, 0.165, 0.830, 0.128, 0.044, 0.32168, 0.33767), "ACEScg"),
+    ((0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290), LIN),
+    ((0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.31, 0.33), LIN),                 # unknown primaries: the default
+])
+def test_guess_exr_from_its_stated_primaries(tmp_path, primaries, expected):
+    import OpenImageIO as oiio
+
+    frame = read_frame(write_sequence(tmp_path, "exr", n=1).replace("####", "1001"))
+    frame.spec.attribute("chromaticities", oiio.TypeDesc("float[8]"), primaries)
+    assert guess_colourspace(frame) == check_colourspace(expected)
+
+
 def test_guess_dpx_video_transfer(tmp_path):
     frame = read_frame(write_sequence(tmp_path, "dpx", n=1).replace("####", "1001"))
     frame.spec.attribute("dpx:Transfer", "ITU-R 709-4")
