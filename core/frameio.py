@@ -107,6 +107,39 @@ def _open_input(path: str) -> oiio.ImageInput | None:
     return oiio.ImageInput.open(path, config)
 
 
+#: Alpha at or below which colour is taken as stored (no division by ~0).
+ALPHA_EPS = 1e-6
+
+
+def is_premultiplied(frame: Frame) -> bool:
+    """Float colour with an associated alpha (EXR's convention: colour stored times alpha)."""
+    return (frame.alpha is not None and frame.is_float
+            and not frame.spec.get_int_attribute("oiio:UnassociatedAlpha", 0))
+
+
+def straight_rgb(frame: Frame) -> np.ndarray:
+    """The frame's colour ``(H, W, 3)`` float32 with premultiplication undone where alpha > 0.
+
+    Colour must be predicted and recombined on the surface's own colour: a soft edge stored at alpha 0.13
+    is 0.13 times as bright, and chroma chosen for that darkness was over-saturated threefold once divided
+    back. Frames that are not premultiplied are returned as they are.
+    """
+    if not is_premultiplied(frame):
+        return frame.rgb
+    assert frame.alpha is not None
+    alpha = frame.alpha
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(alpha > ALPHA_EPS, frame.rgb / np.maximum(alpha, ALPHA_EPS), frame.rgb).astype(np.float32)
+
+
+def premultiply_like(frame: Frame, rgb: np.ndarray) -> np.ndarray:
+    """Straight colour ``rgb`` back to the frame's storage (times alpha where it was premultiplied)."""
+    if not is_premultiplied(frame):
+        return rgb
+    assert frame.alpha is not None
+    return np.where(frame.alpha > ALPHA_EPS, rgb * frame.alpha, rgb).astype(np.float32)
+
+
 def _read_error(path: str, message: str) -> FrameReadError:
     return FrameReadError(f"{_short(path)}: truncated or corrupt ({message})")
 

@@ -283,7 +283,7 @@ class ShotPipeline:
     def _lab_small(self, frame: int, plan: _Plan, size: tuple[int, int], cs: str) -> np.ndarray:
         """Working-size L*a*b* (a*b* zero) of an input frame."""
         f = frameio.read_frame(plan.shot.path(frame), layer=self.settings.layer, frame=frame)
-        lightness = resize_plane(frame_lightness(f.rgb, cs), size)
+        lightness = resize_plane(frame_lightness(frameio.straight_rgb(f), cs), size)
         return np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
 
     # ------------------------------------------------------------------ run
@@ -464,7 +464,8 @@ class ShotPipeline:
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
         """New chroma on the frame's own luminance, written atomically (runs in a writer thread)."""
-        rgb = colour.recombine_chroma(frame.rgb, ab, cs, max_linear, quantise=self.quantise)
+        rgb = frameio.premultiply_like(frame, colour.recombine_chroma(frameio.straight_rgb(frame), ab, cs, max_linear,
+                                                                      quantise=self.quantise))
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
 
     def _fill_from_reference(self, f: int, small: np.ndarray, hint_ab: np.ndarray, conf: np.ndarray,
@@ -494,7 +495,7 @@ class ShotPipeline:
         """
         s = self.settings
         if lightness is None:
-            lightness = frame_lightness(frame.rgb, cs)
+            lightness = frame_lightness(frameio.straight_rgb(frame), cs)
         small = resize_plane(lightness, size)
         if propagator is not None:
             hint_ab, conf = propagator.hints_for(f)
@@ -567,7 +568,7 @@ def read_prepared(path: str, layer: str | None, frame: int, colourspace: str
                   ) -> tuple[frameio.Frame, np.ndarray, int]:
     """Reader-thread work: the frame, its full-resolution L* and its count of NaN/Inf pixels."""
     f = frameio.read_frame(path, layer, frame)
-    lightness, nonfinite = colour.lightness_and_nonfinite(f.rgb, colourspace)
+    lightness, nonfinite = colour.lightness_and_nonfinite(frameio.straight_rgb(f), colourspace)
     return f, lightness, nonfinite
 
 
@@ -608,7 +609,8 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
 
         propagator = Propagator(shot.frames, kf_hints,
                                 lambda n: pipe._lab_small(n, plan, size, cs)[:, :, 0], s.reach)
-    small = f.rgb if (f.width, f.height) == size else resize_plane(f.rgb, size)
+    straight = frameio.straight_rgb(f)
+    small = straight if (f.width, f.height) == size else resize_plane(straight, size)
     small_frame = frameio.Frame(path=f.path, frame=frame, rgb=small, alpha=None, spec=f.spec,
                                 channels=f.channels, pixel_type=f.pixel_type, bits=f.bits)
     # Preview at working size: treat the shrunk frame as the frame.

@@ -106,6 +106,33 @@ def test_json_events(tmp_path, make_sequence, reference, capsys):
     assert [e["frame"] for e in events if e["event"] == "frame"] == [1001, 1002, 1003]
 
 
+def test_premultiplied_exr_is_coloured_on_the_straight_colour(tmp_path, make_sequence, reference):
+    # the same grey surface, opaque and behind an alpha ramp: once un-premultiplied, both get the same colour
+    pattern = make_sequence(tmp_path / "in", n=1)
+    h, w = read(sequence.frame_path(pattern, 1001)).rgb.shape[:2]
+    ramp = np.tile(np.linspace(0.1, 1.0, w, dtype=np.float32), (h, 1))[..., None]
+    results = {}
+    for name, alpha in (("opaque", np.ones_like(ramp)), ("ramp", ramp)):
+        spec = oiio.ImageSpec(w, h, 4, "float")
+        spec.channelnames = ("R", "G", "B", "A")
+        spec.alpha_channel = 3
+        stored = np.concatenate([np.full((h, w, 3), 0.18, np.float32) * alpha, alpha], axis=-1)
+        shot = tmp_path / name / "shot.1001.exr"
+        shot.parent.mkdir()
+        buf = oiio.ImageBuf(spec)
+        buf.set_pixels(oiio.ROI(), stored)
+        assert buf.write(str(shot))
+        out = str(tmp_path / f"{name}_out" / "shot.####.exr")
+        assert run_cli("colorize", str(shot), "-o", out, "--method", "reinhard", "--ref", f"1001={reference}",
+                       "--quiet") == 0
+        result = read(sequence.frame_path(out, 1001))
+        np.testing.assert_array_equal(result.alpha, alpha)
+        np.testing.assert_allclose(result.rgb @ REC709_LUMA, stored[..., :3] @ REC709_LUMA, rtol=1e-5, atol=1e-7)
+        results[name] = linear_to_lab(result.rgb / result.alpha)[..., 1:]
+    assert np.abs(results["opaque"]).mean() > 1.0
+    assert np.abs(results["ramp"] - results["opaque"]).max() < 1.0       # soft edges not over-saturated
+
+
 def test_lossy_formats_are_warned_about(tmp_path, make_sequence, reference, capsys):
     pattern = make_sequence(tmp_path / "in", n=2)
     for f in (1001, 1002):                                  # the same frames, DWAA-compressed
