@@ -57,6 +57,11 @@ def test_grayscale_only_folder_is_an_error(tmp_path):
         load_clips(tmp_path)
 
 
+def test_a_validation_clip_that_is_not_there_is_named(data_dir):
+    with pytest.raises(TrainingDataError, match="no clip named nosuchclip"):
+        load_clips(data_dir / "clips", names=["clip_b", "nosuchclip"])
+
+
 def test_sampler_batch_encoding(data_dir):
     sampler = SequenceSampler(load_photos(data_dir / "photos"), load_clips(data_dir / "clips"), crop=32, length=3)
     x, ab = sampler.batch(np.random.default_rng(0), 4)
@@ -101,6 +106,32 @@ def test_tiny_training_run_and_resume(data_dir, tmp_path):
     assert json.loads((run / "state.json").read_text())["step"] == 6
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [3, 4, 6]
+
+
+@pytest.mark.parametrize("damage,words", [
+    ("state_missing", "state.json: missing from the run"),
+    ("state_bad", "cannot resume from its checkpoint"),
+    ("last_cut", "cannot resume: "),
+    ("optim_cut", "cannot resume: "),
+    ("bins_empty", "bins.json: damaged"),
+])
+def test_resume_from_a_damaged_checkpoint_is_one_line(data_dir, tmp_path, damage, words):
+    cfg = _config(data_dir, tmp_path, steps=2)
+    train(cfg)
+    run = tmp_path / "run"
+    if damage == "state_missing":
+        (run / "state.json").unlink()
+    elif damage == "state_bad":
+        (run / "state.json").write_text("[]")
+    elif damage == "last_cut":
+        (run / "last.safetensors").write_bytes((run / "last.safetensors").read_bytes()[:-300])
+    elif damage == "optim_cut":
+        (run / "optim.safetensors").write_bytes((run / "optim.safetensors").read_bytes()[:-300])
+    else:
+        (run / "bins.json").write_text("{}")
+    with pytest.raises(UsageError) as err:
+        train(cfg, resume=True)
+    assert words in str(err.value) and "\n" not in str(err.value)
 
 
 def test_resume_without_checkpoint(data_dir, tmp_path):

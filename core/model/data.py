@@ -73,6 +73,9 @@ def load_clips(folder: Path, names: list[str] | None = None, exclude: list[str] 
     folder = Path(folder)
     if not folder.is_dir():
         raise TrainingDataError(f"{folder}: clips folder does not exist")
+    absent = [n for n in (names or []) if not (folder / n).is_dir()]
+    if absent:
+        raise TrainingDataError(f"{folder}: no clip named {', '.join(absent)}")
     clips: dict[str, list[np.ndarray]] = {}
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         if (names is not None and sub.name not in names) or (exclude and sub.name in exclude):

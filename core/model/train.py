@@ -24,12 +24,12 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ..errors import TrainingDataError, UsageError
+from ..errors import ModelError, TrainingDataError, UsageError
 from .bins import bins_from_histogram, rebalance_weights
 from .data import HintSettings, SequenceSampler, ab_histogram, load_clips, load_photos
 from .losses import ColourLoss, temporal_consistency
 from .network import DEFAULT_CONFIG, KinoNet
-from .weights import ARCH, load_network, save_model
+from .weights import ARCH, check_container, load_network, save_model
 
 DEFAULTS: dict = {
     "name": "run",
@@ -192,6 +192,32 @@ def load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
     opt.load_state_dict(sd)
 
 
+def _resume_from(out: Path, net: KinoNet, opt: torch.optim.Optimizer, state: dict) -> None:
+    """Load a run's last checkpoint (weights, Adam moments, step) into ``net``, ``opt`` and ``state``.
+
+    UsageError naming the file when a piece is missing, cut short or from another configuration: the run
+    cannot go on from it, and training from scratch over it would lose it.
+    """
+    try:
+        check_container(out / "last.safetensors")
+        net.load_state_dict(load_file(str(out / "last.safetensors")))
+        if (out / "optim.safetensors").is_file():
+            check_container(out / "optim.safetensors")
+            load_optimizer(opt, out / "optim.safetensors")
+        saved = json.loads((out / "state.json").read_text())
+        if not isinstance(saved, dict) or not isinstance(saved.get("step"), int):
+            raise KeyError("state.json has no step")
+        state.update(saved)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{exc.filename}: missing from the run; cannot resume (start another output_dir)") from None
+    except ModelError as exc:
+        raise UsageError(f"cannot resume: {exc}") from None
+    except (RuntimeError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{out}: cannot resume from its checkpoint ({first}); the config may have changed "
+                         "since, or the checkpoint is damaged") from None
+
+
 # ----------------------------------------------------------------------------------------- validation
 
 def make_val_set(sampler: SequenceSampler, cfg: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,12 +261,16 @@ def validate(net: KinoNet, loss_fn: ColourLoss, val: tuple[torch.Tensor, torch.T
 
 # ------------------------------------------------------------------------------------------- training
 
-def _bins(cfg: dict, out: Path, photos, clips) -> tuple[np.ndarray, np.ndarray]:
-    """Bins and prior from the training split, cached in the run folder so a resume uses the same ones."""
+def _bins(cfg: dict, out: Path, photos, clips, resume: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Bins and prior from the training split, cached in the run folder so a resume uses the same ones
+    (a fresh run computes its own: a cache left by a run that failed to start may be of other photos)."""
     cache = out / "bins.json"
-    if cache.is_file():
-        data = json.loads(cache.read_text())
-        return np.array(data["bins"], np.float32), np.array(data["prior"], np.float64)
+    if resume and cache.is_file():
+        try:
+            data = json.loads(cache.read_text())
+            return np.array(data["bins"], np.float32), np.array(data["prior"], np.float64)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise UsageError(f"{cache}: damaged; cannot resume with the run's colour bins") from None
     frames = list(photos) + [f for fr in clips.values() for f in fr[::4]]
     counts = ab_histogram(frames, cfg["model"]["grid"])
     bins, prior = bins_from_histogram(counts, cfg["model"]["grid"], min_count=max(1.0, cfg["bin_min_fraction"]
@@ -358,7 +388,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
     tqdm.write(f"data: {summary['photos']} photos, {len(clips)} clips ({summary['clip_frames']} frames), "
                f"{len(val_clips)} val clips, loaded in {time.perf_counter() - t0:.0f}s")
 
-    bins, prior = _bins(cfg, out, photos, clips)
+    bins, prior = _bins(cfg, out, photos, clips, resume)
     weights = rebalance_weights(bins, prior, cfg["lambda"])
     summary["bins"] = len(bins)
     summary["rebalance_weights"] = [round(float(v), 5) for v in weights]
@@ -373,10 +403,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
         state["init_from"] = {**init_from_weights(net, source, bins),
                               "optimizer_moments": init_optimizer_from(opt, net, source)}
     if resume:
-        net.load_state_dict(load_file(str(out / "last.safetensors")))
-        if (out / "optim.safetensors").is_file():
-            load_optimizer(opt, out / "optim.safetensors")
-        state.update(json.loads((out / "state.json").read_text()))
+        _resume_from(out, net, opt, state)
         # config and code may have changed between phases; the card lists every phase
         state["resumed"] = [*state.get("resumed", []), {"step": state["step"], "git_commit": git_commit()}]
         tqdm.write(f"resumed at step {state['step']}")
