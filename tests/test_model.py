@@ -262,6 +262,25 @@ def test_ship_updates_card(tiny, tmp_path):
     assert load_model(str(out), "cpu").name == "shipped"
 
 
+def test_ship_command_places_nothing_when_scoring_fails(tiny, tmp_path, monkeypatch, capsys):
+    from kinochrome.core.model import ship as ship_mod
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.safetensors").write_bytes(tiny.read_bytes())
+    card = json.loads(tiny.with_suffix(".json").read_text())
+    card.setdefault("training", {})["val_clips"] = ["clip_a"]
+    (run / "best.json").write_text(json.dumps(card))
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setattr(ship_mod, "BUILTIN_MODELS_DIR", models)
+    assert ship_mod.main([str(run), "shipped", "--score", str(tmp_path / "no_clips")]) == 1
+    assert "ship: error:" in capsys.readouterr().err
+    assert list(models.iterdir()) == []                      # no unmeasured model was put in place
+    assert ship_mod.main([str(run), "shipped"]) == 0
+    assert sorted(p.name for p in models.iterdir()) == ["shipped.json", "shipped.safetensors"]
+
+
 def test_prior_correction_from_card(tiny, tmp_path):
     card = json.loads(tiny.with_suffix(".json").read_text())
     k = len(card["bins"])

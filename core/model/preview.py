@@ -12,9 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import KinochromeError
 from ..lab import lab_to_srgb, srgb_to_lab
 from . import load_model
-from .data import _images_in, read_rgb
+from .data import load_clips
 
 
 def colourise_clip(model, frames_rgb: list[np.ndarray], guided: bool = False) -> list[np.ndarray]:
@@ -40,8 +41,7 @@ def contact_sheet(weights: str, out_png: Path, clips_dir: Path, names: list[str]
     model = load_model(weights, "cpu")
     rows = []
     for name in names:
-        paths = _images_in(Path(clips_dir) / name)[:frames]
-        rgbs = [read_rgb(p, long_side) for p in paths]
+        rgbs = load_clips(Path(clips_dir), names=[name], long_side=long_side, require_colour=False)[name][:frames]
         preds = colourise_clip(model, rgbs, guided)
         for i in np.linspace(0, len(rgbs) - 1, per_clip).round().astype(int):
             truth = rgbs[i].astype(np.float32) / 255.0
@@ -51,10 +51,10 @@ def contact_sheet(weights: str, out_png: Path, clips_dir: Path, names: list[str]
             scale = 3 * thumb / row.shape[1]
             rows.append(cv2.resize(row, (3 * thumb, round(row.shape[0] * scale)), interpolation=cv2.INTER_AREA))
     sheet = np.concatenate(rows, 0)
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out_png), (np.clip(sheet, 0, 1)[..., ::-1] * 255 + 0.5).astype(np.uint8))
-    return out_png
+    from ..contact import write_png
+
+    # write_png: atomic, and an OutputError naming the file when it cannot be written
+    return write_png((np.clip(sheet, 0, 1) * 255 + 0.5).astype(np.uint8), out_png)
 
 
 def _reset_every_frame(model, frames_rgb: list[np.ndarray]) -> list[np.ndarray]:
@@ -90,7 +90,7 @@ def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 3
         model.net.temperature = float(temperature)
     per_mode: dict[str, list[dict[str, float]]] = {}
     for name in names:
-        rgbs = [read_rgb(p, long_side) for p in _images_in(Path(clips_dir) / name)[:frames]]
+        rgbs = load_clips(Path(clips_dir), names=[name], long_side=long_side, require_colour=False)[name][:frames]
         truth = [r.astype(np.float32) / 255.0 for r in rgbs]
         labs = [srgb_to_lab(t) for t in truth]
         gray = [lab_to_srgb(np.concatenate([lab[..., :1], np.zeros_like(lab[..., 1:])], -1)) for lab in labs]
@@ -122,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-clip", type=int, default=3)
     p.add_argument("--score", action="store_true", help="also print metrics per mode as JSON")
     a = p.parse_args(argv)
-    print(contact_sheet(a.weights, a.out, a.clips_dir, a.names, a.per_clip, guided=a.guided))
-    if a.score:
-        import json
+    try:
+        print(contact_sheet(a.weights, a.out, a.clips_dir, a.names, a.per_clip, guided=a.guided))
+        if a.score:
+            import json
 
-        print(json.dumps(score_clips(a.weights, a.clips_dir, a.names), indent=1))
+            print(json.dumps(score_clips(a.weights, a.clips_dir, a.names), indent=1))
+    except KinochromeError as exc:
+        print(f"preview: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

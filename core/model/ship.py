@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 import torch
 
 from ..config import BUILTIN_MODELS_DIR
+from ..errors import KinochromeError
 from .bins import rebalance_weights
 from .weights import card_path, load_network, save_model
 
@@ -74,7 +77,28 @@ def main(argv: list[str] | None = None) -> int:
         settings["temperature"] = a.temperature
     if a.prior_correction is not None:
         settings["prior_correction"] = a.prior_correction
-    path = ship(a.run_dir, a.name, which=a.which, extra={"config": settings} if settings else None)
+    try:
+        return _ship_measured(a, settings)
+    except KinochromeError as exc:
+        print(f"ship: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _ship_measured(a: argparse.Namespace, settings: dict) -> int:
+    """Ship into a staging folder, measure there, then put the model in place: a failed measurement (a
+    wrong clips folder) must not leave the models folder with an unmeasured model."""
+    staging = Path(tempfile.mkdtemp(prefix=f"kino-ship-{a.name}-"))
+    try:
+        path = ship(a.run_dir, a.name, out_dir=staging, which=a.which,
+                    extra={"config": settings} if settings else None)
+        final = _measure_and_place(a, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(final)
+    return 0
+
+
+def _measure_and_place(a: argparse.Namespace, path: Path) -> Path:
     # figures are measured on the shipped file itself, with its decoding settings
     extra: dict = {}
     if a.time:
@@ -86,14 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         clips = card["training"]["val_clips"]
         extra["validation"] = {"clips": clips, "frames_per_clip": a.frames,
                                **score_clips(str(path), a.score, clips, a.frames)}
-    if extra:
-        net, card = load_network(path)
-        for key, value in extra.items():
-            card[key] = {**card.get(key, {}), **value}
-        save_model(net, path, card)
+    net, card = load_network(path)
+    for key, value in extra.items():
+        card[key] = {**card.get(key, {}), **value}
     print(json.dumps(extra, indent=1))
-    print(path)
-    return 0
+    return save_model(net, BUILTIN_MODELS_DIR / path.name, card)
 
 
 if __name__ == "__main__":
