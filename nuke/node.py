@@ -144,10 +144,11 @@ def build_node(read: Any) -> Any:
     src.check_frames(source, source.frames)
     group = nuke.nodes.Group()
     group.setName(NODE_NAME)
-    group.setInput(0, read)
     group.setXYpos(read.xpos(), read.ypos() + 120)
     _add_knobs(group)
     _build_inside(group)
+    # after _build_inside: a Group's inputs are its Input nodes, so before it there is no input 0 to connect
+    group.setInput(0, read)
     group["frame_first"].setValue(source.first)
     group["frame_last"].setValue(source.last)
     group["output_file"].setValue(src.default_output(source))

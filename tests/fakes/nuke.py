@@ -405,7 +405,16 @@ class Node:
     def inputs(self) -> int:
         return max(self._inputs) + 1 if self._inputs else 0
 
+    def maxInputs(self) -> int:
+        """A Group has as many inputs as Input nodes inside it; a Switch takes any number."""
+        if self._class == "Group" and isinstance(self, Group):
+            return sum(1 for child in self._children if child._class == "Input")
+        return 1_000_000 if self._class == "Switch" else _INPUTS.get(self._class, 1)
+
     def setInput(self, i: int, node: Node | None) -> bool:
+        """False (and nothing connected) for an input the node does not have, as Nuke's canSetInput."""
+        if node is not None and not 0 <= i < self.maxInputs():
+            return False
         if node is None:
             self._inputs.pop(i, None)
         else:
