@@ -81,10 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     hosts = parse_hosts(args.hosts)
 
     if args.uninstall:
+        failed = False
         for host in hosts or list(HOSTS):
-            for line in load_registration(host).unregister(dry_run=args.dry_run):
-                print(f"{host}: {line}")
-        return 0
+            try:
+                for line in load_registration(host).unregister(dry_run=args.dry_run):
+                    print(f"{host}: {line}")
+            except (OSError, ValueError) as exc:   # a start-up file we will not edit: say why, go on
+                print(f"{host}: not unregistered: {exc}", file=sys.stderr)
+                failed = True
+        return 1 if failed else 0
 
     if sys.version_info < (3, 10):  # noqa: UP036 - install.py runs under whatever python3 the user has
         raise SystemExit(f"install.py: Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
@@ -99,9 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     extras = "panel,farm,dev" if args.dev else "panel,farm"
     run(pip + ["-e", f"{ROOT}[{extras}]"], args.dry_run)
 
+    failed = []
     for host in hosts:
-        for line in load_registration(host).register(venv, ROOT, dry_run=args.dry_run):
-            print(f"{host}: {line}")
+        try:
+            for line in load_registration(host).register(venv, ROOT, dry_run=args.dry_run):
+                print(f"{host}: {line}")
+        except (OSError, ValueError) as exc:       # a start-up file we will not edit: say why, go on
+            print(f"{host}: not registered: {exc}", file=sys.stderr)
+            failed.append(host)
 
     bin_dir = python.parent
     print("\nKinochrome is set up. Next:")
@@ -110,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {bin_dir / 'kinochrome'} panel                 # the shot panel")
     if args.dev:
         print(f"  {bin_dir / 'pytest'} -q                        # the tests")
+    if failed:
+        print(f"\nNot registered with {', '.join(failed)} (see above); the rest is set up.", file=sys.stderr)
+        return 1
     return 0
 
 

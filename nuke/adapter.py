@@ -90,10 +90,15 @@ def colorize_selected() -> Any:
         report("Colorize: select the Read node of a black-and-white scan first (no node selected).")
         return None
     try:
-        return kino_node.build_node(read)
+        group = kino_node.build_node(read)
     except KinochromeError as exc:
         report(str(exc))
         return None
+    summary = str(group["keyframes"].value())
+    if summary.startswith("session file error"):
+        # the node stays (fix the file, then Reload Session); the artist hears about it now, not at Colorize
+        report(summary)
+    return group
 
 
 # --- the node's buttons ----------------------------------------------------------------------------------
@@ -123,6 +128,12 @@ def on_colorize(group: Any) -> NodeRun | JobSummary | None:
         except KinochromeError as exc:
             report(str(exc))
             return None
+    target = os.path.abspath(str(settings.output))
+    other = next((r.name for r in _RUNS.values() if os.path.abspath(str(r.settings.output)) == target), None)
+    if other is not None:
+        # two runs writing the same frames would each report "done" over the other's work
+        report(f"{other} is already writing {settings.output}; wait for it, or set another output file here.")
+        return None
     run = NodeRun(group, settings)
     _RUNS[name] = run
     run.start()
@@ -391,6 +402,11 @@ def on_send_to_farm(group: Any) -> Path | None:
 
 def export_for_inference() -> str | None:
     """Toolbar Export for Inference: TorchScript export of a model, then a .cat via CatFileCreator (NukeX)."""
+    if not (nuke.env.get("nukex") or nuke.env.get("studio")):
+        # CatFileCreator and Inference are NukeX/Studio nodes: say so before asking anything or exporting
+        report("Export for Inference needs NukeX or Nuke Studio (CatFileCreator and Inference are not in Nuke); "
+               "kinochrome export torchscript -o FILE.pt makes the TorchScript file anywhere.")
+        return None
     model = nuke.getInput("Kinochrome model to export (name or .safetensors path)", "kino-small")
     if not model:
         return None

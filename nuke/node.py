@@ -139,7 +139,8 @@ def _build_inside(group: Any) -> None:
 
 def build_node(read: Any) -> Any:
     """A Kinochrome Group connected to ``read``, knobs filled from it. Raises KinochromeError for a bad Read
-    (nothing is created then)."""
+    (nothing is created then). A broken session file beside the shot does not stop it: the node's keyframe
+    summary shows the error until the file is fixed and reloaded."""
     source = src.source_from_read(read, ocio_config())
     src.check_frames(source, source.frames)
     group = nuke.nodes.Group()
@@ -154,7 +155,10 @@ def build_node(read: Any) -> Any:
     group["output_file"].setValue(src.default_output(source))
     group["session_file"].setValue(str(session_path_for(source.file)))
     show_source(group, source)
-    update_keyframes(group)
+    try:
+        update_keyframes(group)
+    except SessionError:
+        pass                               # shown in the keyframe summary (update_keyframes put it there)
     return group
 
 

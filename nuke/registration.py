@@ -60,8 +60,20 @@ def _split(text: str) -> tuple[str, str | None, str]:
     return text[:start], text[start:end], text[end:]
 
 
+def _read(path: Path) -> str:
+    """The file's text with its own line endings (CRLF stays CRLF); ValueError for a file that is not UTF-8."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text, so it is left alone: add the block by hand (docs/nuke.md)") from None
+
+
 def _write(path: Path, text: str) -> None:
-    """Write atomically (temp file beside it, then rename), keeping the file's permissions."""
+    """Write atomically (temp file beside it, then rename), keeping the file's permissions; a symlinked
+    init.py (a studio's shared one) is written through, so the link stays a link."""
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kino.tmp", dir=path.parent)
@@ -84,7 +96,7 @@ def register(venv: Path, package_dir: Path, home: Path | None = None, dry_run: b
     if not (plugin_dir / "menu.py").is_file():
         raise FileNotFoundError(f"{plugin_dir}: no menu.py; is {package_dir} the Kinochrome package folder?")
     wanted = block(Path(venv), Path(package_dir))
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = _read(path) if path.exists() else ""
     before, current, after = _split(text)
     would = "would " if dry_run else ""
     if current == wanted:
@@ -106,7 +118,7 @@ def unregister(home: Path | None = None, dry_run: bool = False) -> list[str]:
     path = init_path(home)
     if not path.exists():
         return [f"{path}: not present, nothing to remove"]
-    text = path.read_text(encoding="utf-8")
+    text = _read(path)
     before, current, after = _split(text)
     if current is None:
         return [f"{path}: no Kinochrome block, nothing to remove"]

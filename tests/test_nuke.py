@@ -166,6 +166,26 @@ def test_register_unregister_is_exact_and_idempotent(tmp_path):
     assert "nothing to remove" in reg.unregister(home=home)[0]
 
 
+def test_register_keeps_line_endings_and_symlinks_and_refuses_other_encodings(tmp_path):
+    reg = _registration()
+    home, venv = tmp_path / "home", tmp_path / "venv"
+    init = home / ".nuke" / "init.py"
+    init.parent.mkdir(parents=True)
+    shared = tmp_path / "studio_init.py"                       # a studio's shared init.py, linked in
+    original = b"import nuke\r\nnuke.pluginAddPath('./gizmos')\r\n"
+    shared.write_bytes(original)
+    init.symlink_to(shared)
+    reg.register(venv, REPO, home=home)
+    assert init.is_symlink() and shared.read_bytes().startswith(original)
+    reg.unregister(home=home)
+    assert init.is_symlink() and shared.read_bytes() == original
+    init.unlink()
+    init.write_bytes("# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        reg.register(venv, REPO, home=home)
+    assert init.read_bytes() == "# caf\xe9\n".encode("latin-1")
+
+
 def test_register_creates_nuke_folder_and_needs_only_stdlib(tmp_path):
     home = tmp_path / "home"
     code = textwrap.dedent(f"""
@@ -280,6 +300,18 @@ def test_keyframe_summary_from_session(nuke, adapter, tmp_path, make_sequence, r
     Path(group["session_file"].value()).write_text("{not json")
     group["reload_session"].execute()
     assert "not valid JSON" in nuke._fake_messages[-1] and "session file error" in group["keyframes"].value()
+    # a node made on a shot whose session file is broken: made, and the artist is told at once
+    nuke.allNodes("Read")[0].setSelected(True)
+    again = adapter.colorize_selected()
+    assert again is not None and "session file error" in again["keyframes"].value()
+    assert "not valid JSON" in nuke._fake_messages[-1]
+
+
+def test_export_for_inference_in_plain_nuke_says_what_it_needs(nuke, adapter, tmp_path):
+    nuke.env["nukex"] = False
+    assert adapter.export_for_inference() is None
+    assert "needs NukeX or Nuke Studio" in nuke._fake_messages[-1]
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("case", ["movie", "missing", "not_a_read"])
@@ -334,6 +366,18 @@ def test_colorize_runs_in_background_and_reloads_result(nuke, adapter, tmp_path,
     assert inner["reload"]._fake_executed == 1 and inner["colorspace"].value() == "linear"
     assert group.node("KinoSwitch")["which"].value() == 1
     assert group["status"].value().startswith("done: 4 frames written")
+
+
+def test_two_nodes_never_write_the_same_frames_at_once(nuke, adapter, tmp_path, make_sequence, reference):
+    _pattern, first = shot_node(nuke, adapter, tmp_path, make_sequence, reference, n=12)
+    nuke.allNodes("Read")[0].setSelected(True)
+    second = adapter.colorize_selected()                                    # another node on the same Read
+    second["method"].setValue("reinhard")
+    assert second["output_file"].value() == first["output_file"].value()
+    adapter.on_colorize(first)
+    assert adapter.on_colorize(second) is None and not adapter.running(second)
+    assert "is already writing" in nuke._fake_messages[-1]
+    wait(nuke, adapter, first)
 
 
 def test_colorize_with_a_model(nuke, adapter, tmp_path, make_sequence, reference):
