@@ -120,6 +120,8 @@ class FarmJob:
     name: str                   # job name shown by the farm
     flags: tuple[str, ...] = ()  # colorize flags for settings beyond the job parameters (--colorspace ...)
     keyframes: tuple[Keyframe, ...] = ()  # keyframes to carry when there is no session file (absolute refs)
+    overwrite: bool = False     # tasks replace output frames already there (else --resume keeps them)
+    existing: int = 0           # output frames of the range on disk when the job was planned
 
     @property
     def frames(self) -> str:
@@ -159,7 +161,7 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     what :func:`kinochrome.core.pipeline.check_job` raises (what every task would fail on).
     """
     from kinochrome.core.pipeline import check_job
-    from kinochrome.core.sequence import open_shot, output_shot_pattern
+    from kinochrome.core.sequence import frame_path, open_shot, output_shot_pattern
 
     if preroll < 0:
         raise UsageError(f"preroll {preroll}: must be 0 or more frames")
@@ -191,12 +193,24 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
         raise UsageError(f"{session}: session file not found")
     binary = os.path.abspath(kinochrome_bin) if kinochrome_bin is not None else str(default_kinochrome_bin())
     keyframes = () if session is not None else tuple(_absolute_keyframes(settings))
+    model = settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL
+    if settings.method == "model":
+        from kinochrome.core.model.registry import resolve_model
+
+        path = resolve_model(model)
+        if not str(path).startswith(str(config.BUILTIN_MODELS_DIR)):
+            # a weights file, by name from $KINOCHROME_MODELS or by a relative path: tasks run in another
+            # folder (OpenJD's session folder), so they get it absolute
+            model = str(path.resolve())
+    existing = sum(os.path.exists(frame_path(output, f)) for f in range(first, last + 1))
     return FarmJob(
         shot=shot_pattern, output=output, first=first, last=last, chunk=chunk, preroll=preroll,
-        method=settings.method, model=settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL,
+        method=settings.method, model=model,
         device=settings.device or "auto", session=session, kinochrome_bin=binary,
-        review=os.path.join(os.path.dirname(output), REVIEW_NAME), name=_job_name(shot_pattern),
-        flags=tuple(_setting_flags(settings)), keyframes=keyframes,
+        # one sheet per shot: two shots writing into one folder must not overwrite each other's
+        review=os.path.join(os.path.dirname(output), f"{shot_stem(shot_pattern)}_{REVIEW_NAME}"),
+        name=_job_name(shot_pattern), flags=tuple(_setting_flags(settings)), keyframes=keyframes,
+        overwrite=settings.mode == "overwrite", existing=existing,
     )
 
 
@@ -255,11 +269,12 @@ def _keyframe_flags(job: FarmJob) -> list[str]:
 
 
 def _colorize_args(shot: str, output: str, frames: str, preroll: str, method: str, model: str, device: str,
-                   session: str | None, flags: Sequence[str] = ()) -> list[str]:
+                   session: str | None, flags: Sequence[str] = (), overwrite: bool = False) -> list[str]:
     args = ["colorize", shot, "-o", output]
     if session is not None:
         args += ["--session", session]
-    args += ["--frames", frames, "--preroll", preroll, "--resume", "--json",
+    # --resume: a retried task keeps the frames it finished; --overwrite: a new look replaces old frames
+    args += ["--frames", frames, "--preroll", preroll, "--overwrite" if overwrite else "--resume", "--json",
              "--method", method, "--model", model, "--device", device, *flags]
     return args
 
@@ -273,7 +288,7 @@ def job_commands(job: FarmJob, program: str | None = None) -> list[list[str]]:
     exe = program or os.path.join(job.kinochrome_bin, PROGRAM)
     flags = [*job.flags, *_keyframe_flags(job)]
     return [[exe, *_colorize_args(job.shot, job.output, _range_text(a, b), str(job.preroll), job.method,
-                                  job.model, job.device, job.session, flags)]
+                                  job.model, job.device, job.session, flags, job.overwrite)]
             for a, b in job.chunks]
 
 
@@ -359,7 +374,8 @@ def build_openjd_template(job: FarmJob) -> dict[str, Any]:
                          f"cannot appear in an OpenJD job")
     colorize = _colorize_args("{{Param.Shot}}", "{{Param.Output}}", "{{Task.Param.Frame}}", "{{Param.Preroll}}",
                               "{{Param.Method}}", "{{Param.Model}}", "{{Param.Device}}",
-                              "{{Param.Session}}" if job.session is not None else None, job.flags)
+                              "{{Param.Session}}" if job.session is not None else None, job.flags,
+                              job.overwrite)
     cancel = {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": 30}
     return {
         "specificationVersion": TEMPLATE_VERSION,
@@ -447,11 +463,15 @@ def _dump(path_stem: Path, doc: Any, *, ascii_only: bool = False, fmt: str | Non
     return path
 
 
+def shot_stem(shot_pattern: str) -> str:
+    """The shot's name without frame number or extension: ``/x/sh010.####.exr`` -> ``sh010``."""
+    name = os.path.basename(shot_pattern)
+    return re.sub(r"[._-]*(#+|@+|%0?\d*d|\$F\d*)?$", "", os.path.splitext(name)[0]) or "shot"
+
+
 def default_job_dir(shot_pattern: str) -> Path:
     """Where "Send to farm" writes a job: beside the shot, ``/x/sh010.####.exr`` -> ``/x/sh010.openjd``."""
-    name = os.path.basename(shot_pattern)
-    stem = re.sub(r"[._-]*(#+|@+|%0?\d*d|\$F\d*)?$", "", os.path.splitext(name)[0]) or "shot"
-    return Path(os.path.dirname(os.path.abspath(shot_pattern))) / f"{stem}.openjd"
+    return Path(os.path.dirname(os.path.abspath(shot_pattern))) / f"{shot_stem(shot_pattern)}.openjd"
 
 
 def _session_for(job: FarmJob, settings: JobSettings) -> Session:
@@ -507,7 +527,8 @@ def _settings_from_args(args: Any) -> tuple[JobSettings, str | None]:
     from kinochrome.core.session import load_session
 
     overrides = {"output": args.output, "method": args.method, "model": args.model, "device": args.device,
-                 "frames": _parse_frames(args.frames) if args.frames else None}
+                 "frames": _parse_frames(args.frames) if args.frames else None,
+                 "mode": "overwrite" if args.overwrite else None}
     source = args.source
     if source.endswith(SESSION_SUFFIX) or (source.endswith(".json") and os.path.isfile(source)):
         session = load_session(source)
@@ -525,8 +546,18 @@ def _parse_frames(text: str) -> tuple[int, int]:
     return parse_frame_range(text)
 
 
+def _warn_kept(job: FarmJob) -> None:
+    """Frames of an earlier run would be kept by every task's --resume: say so, since a new look would not
+    reach them."""
+    if job.existing and not job.overwrite:
+        print(f"kinochrome farm: warning: {job.existing} output frame(s) of {job.frames} exist in "
+              f"{os.path.dirname(job.output)}; tasks keep them (--resume). If the look changed since, write the "
+              "job with --overwrite.", file=sys.stderr)
+
+
 def _run_openjd(args: Any) -> int:
     settings, session = _settings_from_args(args)
+    _warn_kept(plan_job(settings, args.chunk, args.preroll, session, args.bin))
     job_dir = args.job_dir
     if job_dir is None:
         from kinochrome.core.sequence import open_shot
@@ -547,6 +578,7 @@ def _run_openjd(args: Any) -> int:
 def _run_commands(args: Any) -> int:
     settings, session = _settings_from_args(args)
     job = plan_job(settings, args.chunk, args.preroll, session, args.bin)
+    _warn_kept(job)
     commands = job_commands(job)
     if args.review:
         commands.append(review_command(job))
@@ -584,6 +616,9 @@ def _common(parser: Any) -> None:
     parser.add_argument("--bin", metavar="DIR",
                         help="folder holding kinochrome on the workers (default: this install's)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="tasks replace output frames already there (after a look change); default: tasks "
+                             "--resume, keeping frames a retried task finished")
 
 
 def add_parser(subparsers: Any) -> None:

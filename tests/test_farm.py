@@ -167,7 +167,34 @@ def test_commands_cli_prints_one_line_per_chunk_and_json(shot, capsys):
     assert main([*argv, "--json", "--review"]) == 0
     commands = json.loads(capsys.readouterr().out)
     assert len(commands) == 4 and commands[-1][1] == "sheet"
-    assert commands[-1][-2:] == ["-o", str(Path(shot["output"]).parent / "review.png")]
+    assert commands[-1][-2:] == ["-o", str(Path(shot["output"]).parent / "shot_review.png")]
+
+
+def test_existing_output_is_warned_about_and_overwrite_reaches_the_tasks(shot, capsys):
+    from kinochrome.plugin.cli import main
+
+    out = Path(shot["output"].replace("####", "1002"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(b"an earlier run's frame")
+    argv = ["farm", "commands", str(shot["session"]), "--chunk", "3", "--preroll", "2", "--output", shot["output"]]
+    assert main([*argv, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "1 output frame(s)" in captured.err and "--overwrite" in captured.err
+    assert all("--resume" in c and "--overwrite" not in c for c in json.loads(captured.out))
+    assert main([*argv, "--json", "--overwrite"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and all("--overwrite" in c and "--resume" not in c for c in json.loads(captured.out))
+
+
+def test_a_model_given_by_a_relative_path_reaches_the_tasks_absolute(shot, tmp_path, monkeypatch):
+    from kinochrome.core.model import build_tiny_model
+
+    weights = build_tiny_model(tmp_path / "m")
+    monkeypatch.chdir(tmp_path)
+    settings = _settings(shot, method="model", model=os.path.relpath(weights, tmp_path), keyframes=[])
+    job = farm.plan_job(settings, 3, 2)
+    assert job.model == str(weights.resolve())
+    assert farm.plan_job(_settings(shot, method="model", model="kino-small", keyframes=[]), 3, 2).model == "kino-small"
 
 
 def test_add_parser_registers_farm_with_func(shot):
@@ -379,7 +406,7 @@ def test_tasks_get_paths_unchanged(shot, tmp_path):
     expected = [c[1:] for c in farm.chunk_commands(_settings(shot), 3, 2, str(shot["session"]))]
     assert sorted(argv for argv, _ in calls[:3]) == sorted(expected)
     assert calls[3][0] == ["sheet", shot["pattern"], shot["output"], "--frames", "1001-1009",
-                           "-o", str(Path(shot["output"]).parent / "review.png")]
+                           "-o", str(Path(shot["output"]).parent / "shot_review.png")]
     assert all(venv == str(tmp_path) for _, venv in calls)      # VIRTUAL_ENV = the parent of KinochromeBin
 
 
@@ -409,7 +436,7 @@ def _run_openjd_job(shot: dict, tmp_path: Path, settings: JobSettings, preroll: 
     result = _run([str(OPENJD), "run", str(template), "-p", f"file://{params}"], timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert result.stdout.count("Running command") == 1 + 3 + 1       # environment, three chunks, review
-    assert (Path(shot["output"]).parent / "review.png").is_file()
+    assert (Path(shot["output"]).parent / "shot_review.png").is_file()
     return template, params
 
 
