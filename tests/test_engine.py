@@ -71,15 +71,25 @@ def test_cancel_token_stops_after_the_frame_in_flight(tmp_path, shot, model_path
     assert len(summary.kept) == len(written) and len(summary.written) == 16 - len(written)
 
 
+def whole_shot_run(tmp_path, shot, model_path):
+    """Colour the shot with a keyframe on 1001 into ``whole/`` -> (that pattern, ``run(output, **settings)``)."""
+    pattern, ref = shot
+
+    def run(output: str, **settings):
+        return run_job(JobSettings(input=pattern, output=output, model=model_path, keyframes=[Keyframe(1001, ref)],
+                                   **settings))
+
+    whole = str(tmp_path / "whole" / "s.####.exr")
+    run(whole)
+    return whole, run
+
+
 def test_resumed_run_gives_the_frames_of_an_uninterrupted_run(tmp_path, shot, model_path):
     """More frames kept than any preroll: the kept ones are replayed, so no colour jump where the run stopped."""
-    pattern, ref = shot
-    keys = [Keyframe(1001, ref)]
-    whole = str(tmp_path / "whole" / "s.####.exr")
-    run_job(JobSettings(input=pattern, output=whole, model=model_path, keyframes=keys))
+    whole, run = whole_shot_run(tmp_path, shot, model_path)
     out = str(tmp_path / "o" / "s.####.exr")
-    run_job(JobSettings(input=pattern, output=out, model=model_path, keyframes=keys, frames=(1001, 1014)))
-    summary = run_job(JobSettings(input=pattern, output=out, model=model_path, keyframes=keys, mode="resume"))
+    run(out, frames=(1001, 1014))
+    summary = run(out, mode="resume")
     assert summary.written == [1015, 1016] and len(summary.kept) == 14
     for f in (1015, 1016):
         a = frameio.read_frame(sequence.frame_path(out, f)).rgb
@@ -89,14 +99,10 @@ def test_resumed_run_gives_the_frames_of_an_uninterrupted_run(tmp_path, shot, mo
 
 def test_chunks_with_preroll_join_without_a_seam(tmp_path, shot, model_path):
     """Two chunks run separately (as on two farm machines) match the whole-shot run at the seam."""
-    pattern, ref = shot
-    keys = [Keyframe(1001, ref)]
-    whole = str(tmp_path / "whole" / "s.####.exr")
-    run_job(JobSettings(input=pattern, output=whole, model=model_path, keyframes=keys))
+    whole, run = whole_shot_run(tmp_path, shot, model_path)
     chunks = str(tmp_path / "chunks" / "s.####.exr")
-    run_job(JobSettings(input=pattern, output=chunks, model=model_path, keyframes=keys, frames=(1001, 1010)))
-    run_job(JobSettings(input=pattern, output=chunks, model=model_path, keyframes=keys, frames=(1011, 1016),
-                        preroll=6))  # warms up on 1005-1010: frames 1001-1004 never reach this chunk's state
+    run(chunks, frames=(1001, 1010))
+    run(chunks, frames=(1011, 1016), preroll=6)  # warms up on 1005-1010: frames 1001-1004 never reach this state
     for f in (1010, 1011, 1012):
         diff = np.abs(lab_of(sequence.frame_path(chunks, f))[..., 1:] - lab_of(sequence.frame_path(whole, f))[..., 1:])
         assert diff.max() < 2.0, f"seam at frame {f}: max ab difference {diff.max():.2f}"

@@ -517,17 +517,22 @@ def test_installed_script_finds_its_install_without_the_venv_on_the_path(tmp_pat
     assert done.stdout.strip() == str(ROOT / "resolve" / "adapter.py")
 
 
-def test_dialog_settings_keyframes_progress(tmp_path, monkeypatch):
+def open_dialog(tmp_path, monkeypatch, with_timer: bool = False):
+    """The Workspace dialog over a one-clip timeline -> (app, timeline, ui, disp, dialog, window, items, calls)."""
     app, project, timeline = make_project(tmp_path)
     add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC + 10, 5)
-    script = _load("kinochrome_tests_workspace_dialog", ROOT / "resolve" / "Kinochrome.py")
+    script = _load(f"kinochrome_tests_workspace_dialog_{with_timer}", ROOT / "resolve" / "Kinochrome.py")
     calls: list[JobSettings] = []
     monkeypatch.setattr(adapter_mod, "in_process_colourise", tint_colourise(calls))
-    ui = fake.UIManager()
+    ui = fake.UIManager(with_timer=with_timer)
     disp = fake.UIDispatcher(ui)
     dialog = script.Dialog(app, ui, disp)
     [window] = disp.windows
-    items = window.GetItems()
+    return app, timeline, ui, disp, dialog, window, window.GetItems(), calls
+
+
+def test_dialog_settings_keyframes_progress(tmp_path, monkeypatch):
+    app, timeline, _ui, disp, dialog, window, items, calls = open_dialog(tmp_path, monkeypatch)
     assert items["Method"].items == ["model", "reinhard", "histogram", "knn"]
     items["Method"].CurrentIndex = 1
     items["Scope"].CurrentIndex = 1                                          # whole track
@@ -554,16 +559,7 @@ def test_dialog_settings_keyframes_progress(tmp_path, monkeypatch):
 
 
 def test_dialog_with_a_timer_runs_in_the_background_and_reports_on_ticks(tmp_path, monkeypatch):
-    app, project, timeline = make_project(tmp_path)
-    add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC + 10, 5)
-    script = _load("kinochrome_tests_workspace_dialog_timer", ROOT / "resolve" / "Kinochrome.py")
-    calls: list[JobSettings] = []
-    monkeypatch.setattr(adapter_mod, "in_process_colourise", tint_colourise(calls))
-    ui = fake.UIManager(with_timer=True)
-    disp = fake.UIDispatcher(ui)
-    dialog = script.Dialog(app, ui, disp)
-    [window] = disp.windows
-    items = window.GetItems()
+    _app, timeline, ui, disp, dialog, window, items, _calls = open_dialog(tmp_path, monkeypatch, with_timer=True)
     items["Method"].CurrentIndex = 1
     items["Scope"].CurrentIndex = 1
     items["KeyRef"].Text = write_reference(tmp_path / "ref.png")
