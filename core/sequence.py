@@ -88,7 +88,8 @@ def _split(pattern: str) -> tuple[str, str, int, str]:
 
     ``folder`` is '' for a bare file name.
     """
-    seq = _parse(pattern)
+    # only the file name holds the frame token: a folder named "take #2" or "reel @5" is just a folder
+    seq = _parse(os.path.basename(pattern))
     return os.path.dirname(pattern), seq.basename(), max(seq.zfill(), 1), seq.extension()
 
 
@@ -156,7 +157,7 @@ def _make_shot(pattern: str, on_disk: set[int], frames: tuple[int, int] | None, 
 
 
 def _open_pattern(pattern: str, frames: tuple[int, int] | None, shown: str) -> Shot:
-    seq = _parse(pattern)
+    seq = _parse(os.path.basename(pattern))
     if frames is None and seq.frameRange():
         # `shot.1001-1100#.exr` carries its own range.
         frame_set = seq.frameSet()

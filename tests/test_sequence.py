@@ -39,6 +39,18 @@ def test_pattern_syntaxes_give_the_same_shot(shot_dir, token):
     assert not shot.is_single_file
 
 
+@pytest.mark.parametrize("folder", ["take #2", "reel @5", "v%03d old"])
+@pytest.mark.parametrize("token", ["####", "%04d"])
+def test_frame_tokens_in_folder_names_are_just_folder_names(tmp_path, folder, token):
+    shots = tmp_path / folder
+    shots.mkdir()
+    _touch(shots, "sh010.1001.exr", "sh010.1002.exr")
+    shot = open_shot(str(shots / f"sh010.{token}.exr"))
+    assert shot.pattern == str(shots / "sh010.####.exr") and shot.frames == (1001, 1002)
+    assert frame_path(shot.pattern, 1002) == str(shots / "sh010.1002.exr")
+    assert open_shot(str(shots)).pattern == shot.pattern                   # the folder form too
+
+
 def test_hash_is_one_digit_like_nuke(tmp_path):
     _touch(tmp_path, "a.01.exr", "a.02.exr", "a.0003.exr")
     shot = open_shot(str(tmp_path / "a.##.exr"))
