@@ -47,18 +47,28 @@ def main(argv: list[str] | None = None) -> int:
         for group in nodes:
             if not kino_node.is_kinochrome_node(group):
                 raise KinochromeError(f"{group.name()} is not a Kinochrome node")
+            saved_range = (group["frame_first"].value(), group["frame_last"].value())
             if frames is not None:
                 group["frame_first"].setValue(frames[0])
                 group["frame_last"].setValue(frames[1])
-            adapter.require_torch()
-            settings, _shot = kino_node.node_settings(group)
-            adapter.run_sync(group, settings)
+            try:
+                adapter.require_torch()
+                settings, _shot = kino_node.node_settings(group)
+                adapter.run_sync(group, settings)
+            finally:
+                # --frames renders a part; the node (and a --save'd script) keeps the range it had
+                group["frame_first"].setValue(saved_range[0])
+                group["frame_last"].setValue(saved_range[1])
         if args.save:
             nuke.scriptSave(args.script)
     except KinochromeError as exc:
         print(f"kinochrome: {exc}", file=sys.stderr)
         return exc.exit_code
-    except RuntimeError as exc:          # scriptOpen of a missing or broken .nk
+    except KeyboardInterrupt:
+        print("kinochrome: interrupted; finished frames are kept (existing frames: resume continues)",
+              file=sys.stderr)
+        return 130
+    except (RuntimeError, OSError) as exc:   # scriptOpen of a missing or broken .nk, a full disk
         print(f"kinochrome: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -442,10 +442,36 @@ def test_terminal_script(nuke, tmp_path, make_sequence, reference):
         write_session(Path(group["session_file"].value()), pattern, reference)
 
     nuke._fake_scripts[script] = build
-    assert terminal.main([script, "--frames=1002-1003"]) == 0
+    assert terminal.main([script, "--frames=1002-1003", "--save"]) == 0
     assert sorted(p.name for p in (tmp_path / "in").glob("shot_kino.*.exr")) == [
         "shot_kino.1002.exr", "shot_kino.1003.exr"]
+    group = nuke.allNodes("Group")[-1]
+    assert (group["frame_first"].value(), group["frame_last"].value()) == (1001, 1004)   # not saved as 1002-1003
     assert terminal.main([script, "--node=Nope"]) == 1
+
+
+def test_terminal_ctrl_c_is_exit_130_not_a_traceback(nuke, adapter, tmp_path, make_sequence, reference, monkeypatch,
+                                                     capsys):
+    from kinochrome.nuke import terminal
+
+    nuke.env["gui"] = False
+    pattern = make_sequence(tmp_path / "in", fmt="exr", n=4)
+    script = str(tmp_path / "comp.nk")
+
+    def build():
+        from kinochrome.nuke import node
+
+        group = node.build_node(make_read(nuke, pattern))
+        group["method"].setValue("reinhard")
+        write_session(Path(group["session_file"].value()), pattern, reference)
+
+    def interrupted(group, settings):
+        raise KeyboardInterrupt
+
+    nuke._fake_scripts[script] = build
+    monkeypatch.setattr(adapter, "run_sync", interrupted)
+    assert terminal.main([script]) == 130
+    assert "interrupted" in capsys.readouterr().err
 
 
 # --- panel and farm ------------------------------------------------------------------------------------------
