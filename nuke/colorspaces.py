@@ -6,9 +6,10 @@ A Read node's ``colorspace`` knob decides the input transform. Its value is one 
   ``auto``, where Kinochrome decides from the file's metadata the same way (EXR/float -> linear, DPX with a
   logarithmic transfer -> Cineon, 8/16-bit integer -> sRGB).
 * a nuke-default name (Nuke's own LUTs, the default config up to Nuke 15): mapped by :data:`NUKE_DEFAULT`.
-* a role (``scene_linear``, ``compositing_log``, ...): under the nuke-default config mapped by :data:`ROLES`;
-  under any other config passed through, because OpenImageIO then reads the same ``$OCIO`` config as Nuke (or
-  its built-in ACES config, whose roles match Nuke's ACES configs).
+* a role (``scene_linear``, ``compositing_log``, ...): under the nuke-default config mapped by :data:`ROLES`.
+  Shown with what it stands for (``matte_paint (sRGB - Texture)``), the shown colourspace is used, under any
+  config: OpenImageIO's built-in config maps some ACES roles differently from Nuke's ACES configs. A bare role
+  under another config is passed through (right when ``$OCIO`` is the config Nuke uses).
 * an OCIO colourspace name or alias (``ACES - ACEScg``, ``Utility - Linear - Rec.709``, ``Linear Rec.709
   (sRGB)``): passed through; Kinochrome's ``check_colourspace`` validates it.
 """
@@ -48,7 +49,8 @@ ROLES: dict[str, str] = {
     "data": "Raw",
 }
 
-_WITH_DISPLAY = re.compile(r"^(?P<id>[\w.\-]+) \((?P<shown>[^()]+)\)$")
+#: ``id (shown)``; ``shown`` may hold brackets itself: ``default (Linear Rec.709 (sRGB))``
+_WITH_DISPLAY = re.compile(r"^(?P<id>[\w.\-]+) \((?P<shown>.+)\)$")
 
 
 def is_nuke_default(config: str | None) -> bool:
@@ -68,9 +70,9 @@ def to_kinochrome(name: str, config: str | None = "nuke-default") -> str:
     if shown and (shown["id"] == "default" or shown["id"] in ROLES):
         # 'default (linear)' or a role shown with what it stands for: 'scene_linear (linear)'
         inner = shown["shown"].strip()
-        if shown["id"] == "default" or is_nuke_default(config):
-            return to_kinochrome(inner, config)
-        return shown["id"]
+        # Nuke shows the colourspace the role stands for in its config: that name is exact, while the role
+        # would be looked up in OpenImageIO's config, whose ACES roles differ (matte_paint is ACEScct there)
+        return to_kinochrome(inner, config)
     if name in NUKE_DEFAULT:
         return NUKE_DEFAULT[name]
     if name in ROLES:

@@ -242,6 +242,8 @@ def test_startup_refuses_a_venv_of_another_python(nuke, tmp_path, monkeypatch, c
     ("Cineon", "nuke-default", "Cineon log"),
     ("compositing_log", "nuke-default", "Cineon log"),
     ("scene_linear (linear)", "nuke-default", "lin_rec709"),
+    ("matte_paint (sRGB - Texture)", "fn-nuke_cg-config-v1.0.0_aces-v1.3_ocio-v2.1", "sRGB - Texture"),
+    ("default (Linear Rec.709 (sRGB))", "fn-nuke_cg-config-v1.0.0_aces-v1.3_ocio-v2.1", "Linear Rec.709 (sRGB)"),
     ("scene_linear", "aces_1.2", "scene_linear"),
     ("ACES - ACEScg", "aces_1.2", "ACES - ACEScg"),
     ("Linear Rec.709 (sRGB)", "custom", "Linear Rec.709 (sRGB)"),
