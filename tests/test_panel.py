@@ -262,6 +262,8 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
     assert panel.viewer.after is not None and panel.viewer.after_label == "preview"
     finished_frames: list[tuple[int, str]] = []
     panel.frameFinished.connect(lambda f, s: finished_frames.append((f, s)))
+    started: list[str] = []
+    panel.runStarted.connect(lambda total: started.append(panel.frame_status[1001]))
     with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT) as done:
         assert panel.run()
         assert panel.progress.isVisible() and not panel.run_button.isEnabled()
@@ -276,6 +278,7 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
         assert panel.frame_status[f] == "done"
         assert panel.timeline.status[f] == "done"
     assert sorted(finished_frames) == [(f, "done") for f in range(1001, 1011)]
+    assert started == ["running"]                          # the frame being computed says so, not "queued"
     assert not panel.progress.isVisible() and panel.run_button.isEnabled()
     # the finished frame shows as the result in the viewer
     qtbot.waitUntil(lambda: panel.viewer.after_label == "result" and panel.viewer.after is not None,

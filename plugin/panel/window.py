@@ -1162,6 +1162,9 @@ class KinochromePanel(QWidget):
     @Slot(int)
     def _on_run_started(self, total: int) -> None:
         self.progress.setRange(0, max(1, total))
+        first = next((f for f in range(self.first, self.last + 1) if self.frame_status.get(f) == "queued"), None)
+        if first is not None:
+            self._set_status(first, "running")    # the one being computed now, not just waiting
         self.runStarted.emit(total)
 
     @Slot(object)
