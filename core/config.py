@@ -25,6 +25,8 @@ DEFAULT_PREROLL = 12
 DEFAULT_QUEUE = 4                 # frames in flight between reader, model and writer
 DEFAULT_KNN_K = 8
 DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Output bit depths (``--out-bit-depth``, session ``output.bit_depth``); frameio maps them to pixel types.
+BIT_DEPTH_NAMES = ("uint8", "uint10", "uint12", "uint16", "half", "float")
 OUTPUT_SUFFIX = "_kino"
 
 
@@ -35,3 +37,30 @@ def env_threads() -> int | None:
 
 def env_device() -> str:
     return os.environ.get(ENV_DEVICE, "auto")
+
+
+def _read_umask() -> int:
+    """The process umask. Linux says it in /proc; elsewhere it can only be read by setting it (and back)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Read once at import (setting it to read it would race with files other threads create).
+_UMASK = _read_umask()
+
+
+def new_file_mode() -> int:
+    """Permission bits a file created here would get (0o666 less the umask).
+
+    Temp files from ``tempfile.mkstemp`` are private (0o600) and a rename keeps that, so an atomic write sets
+    these bits before the rename: outputs stay readable by farm workers, review tools and other artists as
+    any file written in place would be.
+    """
+    return 0o666 & ~_UMASK

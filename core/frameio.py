@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import OpenImageIO as oiio
 
+from . import config
 from .errors import FrameLayoutError, FrameReadError, OutputError
 
 #: ``bit_depth`` names accepted by :func:`write_frame` -> (OIIO base type, bits per sample or None).
@@ -31,6 +32,7 @@ BIT_DEPTHS: dict[str, tuple[str, int | None]] = {
     "half": ("half", None),
     "float": ("float", None),
 }
+assert tuple(BIT_DEPTHS) == config.BIT_DEPTH_NAMES  # the session reads the names without importing this module
 TMP_MARK = ".kino.tmp"
 _RGB_NAMES = ("R", "G", "B")
 _GREY_NAMES = ("Y", "L", "I")  # one-channel luminance names seen in EXR/TIFF
@@ -369,26 +371,6 @@ def _snap_to_bits(pixels: np.ndarray, spec: oiio.ImageSpec) -> np.ndarray:
     return (np.round(np.clip(np.nan_to_num(pixels), 0.0, 1.0) * levels) / levels).astype(np.float32)
 
 
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-#: Read once: os.umask can only be read by setting it, which would race with files other threads create.
-_UMASK = _read_umask()
-
-
-def new_file_mode() -> int:
-    """Permission bits a file created here would get (0o666 less the umask).
-
-    Temp files from ``tempfile.mkstemp`` are private (0o600) and a rename keeps that, so an atomic write sets
-    these bits before the rename: outputs stay readable by farm workers, review tools and other artists as
-    any file written in place would be.
-    """
-    return 0o666 & ~_UMASK
-
-
 def _tmp_path(path: str) -> str:
     """A fresh temp file name in ``path``'s folder: hidden, marked '.kino.tmp', same extension."""
     folder, name = os.path.split(os.path.abspath(path))
@@ -449,7 +431,7 @@ def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None
         raise _folder_error(folder, exc) from exc
     try:
         _oiio_write(tmp, spec, pixels)
-        os.chmod(tmp, new_file_mode())
+        os.chmod(tmp, config.new_file_mode())
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)

@@ -20,7 +20,6 @@ from typing import Any
 
 from . import config
 from .errors import SessionError
-from .frameio import BIT_DEPTHS, new_file_mode
 
 SESSION_VERSION = 1
 SESSION_SUFFIX = ".kinochrome.json"
@@ -120,7 +119,7 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, new_file_mode())
+        os.chmod(tmp, config.new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -300,7 +299,7 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
         colourspace=r.get(shot, "colourspace", "shot", "str", "auto"),
         layer=r.get(shot, "layer", "shot", "str", None),
         output=r.get(output, "path", "output", "str", None),
-        out_bit_depth=r.get(output, "bit_depth", "output", "str", None, tuple(BIT_DEPTHS)),
+        out_bit_depth=r.get(output, "bit_depth", "output", "str", None, config.BIT_DEPTH_NAMES),
         keyframes=sorted(keyframes, key=lambda k: k.frame),
         method=r.get(settings, "method", "settings", "str", config.DEFAULT_METHOD, METHODS),
         model=r.get(settings, "model", "settings", "str", None),

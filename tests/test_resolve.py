@@ -484,6 +484,21 @@ def test_registration_is_stdlib_only():
     assert out.strip() == "[]"
 
 
+def test_the_adapter_imports_in_resolves_python_without_the_venvs_binary_packages():
+    # Resolve runs the Workspace script in its own Python: the adapter, session and job API must import there;
+    # pixel work (numpy, OpenImageIO, torch) happens in the venv's process
+    code = ("import builtins\n"
+            "real = builtins.__import__\n"
+            "def guard(name, *a, **k):\n"
+            "    if name.split('.')[0] in ('numpy', 'OpenImageIO', 'cv2', 'torch'):\n"
+            "        raise ImportError('blocked ' + name)\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = guard\n"
+            "import kinochrome.resolve.adapter, kinochrome.core.session, kinochrome.core.job\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1]
+
+
 def test_installed_workspace_script_runs_headless(tmp_path, monkeypatch):
     """The installed script, loaded as Resolve would run it but without UIManager: it logs and runs."""
     app, project, timeline = make_project(tmp_path)

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import new_file_mode
 from ..errors import OutputError, UsageError
-from ..frameio import new_file_mode
 from .network import KinoNet
 from .registry import resolve_model
 from .weights import load_network

@@ -14,8 +14,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from ..config import new_file_mode
 from ..errors import ModelError
-from ..frameio import new_file_mode
 from .network import KinoNet
 
 ARCH = "kino-cnn-lstm-v1"
