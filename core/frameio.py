@@ -343,7 +343,8 @@ def output_spec(source: Frame, extra_names: list[str] | None = None, bit_depth: 
             return formats[names_in.index(name)] if name in names_in else oiio.TypeDesc(base)
 
         rgb_format = format_of(source.channels[0])
-        alpha_format = format_of(source.channels[3]) if alpha and len(source.channels) > 3 else rgb_format
+        # the alpha is the last channel read, after RGB or after a single grey channel
+        alpha_format = format_of(source.channels[-1]) if alpha and source.alpha is not None else rgb_format
         spec.set_format(rgb_format)
         spec.channelformats = tuple([rgb_format] * 3 + ([alpha_format] if alpha else [])
                                     + [rgb_format] * len(extra_names or []))

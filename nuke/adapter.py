@@ -129,7 +129,12 @@ def on_colorize(group: Any) -> NodeRun | JobSummary | None:
             report(str(exc))
             return None
     target = os.path.abspath(str(settings.output))
-    other = next((r.name for r in _RUNS.values() if os.path.abspath(str(r.settings.output)) == target), None)
+
+    def overlaps(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
+        return a is None or b is None or (a[0] <= b[1] and b[0] <= a[1])
+
+    other = next((r.name for r in _RUNS.values() if os.path.abspath(str(r.settings.output)) == target
+                  and overlaps(r.settings.frames, settings.frames)), None)
     if other is not None:
         # two runs writing the same frames would each report "done" over the other's work
         report(f"{other} is already writing {settings.output}; wait for it, or set another output file here.")

@@ -194,14 +194,11 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     binary = os.path.abspath(kinochrome_bin) if kinochrome_bin is not None else str(default_kinochrome_bin())
     keyframes = () if session is not None else tuple(_absolute_keyframes(settings))
     model = settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL
-    if settings.method == "model":
-        from kinochrome.core.model.registry import resolve_model
-
-        path = resolve_model(model)
-        if not str(path).startswith(str(config.BUILTIN_MODELS_DIR)):
-            # a weights file, by name from $KINOCHROME_MODELS or by a relative path: tasks run in another
-            # folder (OpenJD's session folder), so they get it absolute
-            model = str(path.resolve())
+    if settings.method == "model" and (model.endswith(".safetensors") or os.sep in model
+                                       or (os.altsep or "\0") in model):
+        # a weights file given by path: tasks run in another folder (OpenJD's session folder), so they get it
+        # absolute. A bare name stays a name, found on each worker (its own $KINOCHROME_MODELS).
+        model = os.path.abspath(os.path.expanduser(model))
     existing = sum(os.path.exists(frame_path(output, f)) for f in range(first, last + 1))
     return FarmJob(
         shot=shot_pattern, output=output, first=first, last=last, chunk=chunk, preroll=preroll,

@@ -195,6 +195,9 @@ def test_a_model_given_by_a_relative_path_reaches_the_tasks_absolute(shot, tmp_p
     job = farm.plan_job(settings, 3, 2)
     assert job.model == str(weights.resolve())
     assert farm.plan_job(_settings(shot, method="model", model="kino-small", keyframes=[]), 3, 2).model == "kino-small"
+    # a name from $KINOCHROME_MODELS stays a name: each worker finds it in its own models folder
+    monkeypatch.setenv("KINOCHROME_MODELS", str(weights.parent))
+    assert farm.plan_job(_settings(shot, method="model", model=weights.stem, keyframes=[]), 3, 2).model == weights.stem
 
 
 def test_add_parser_registers_farm_with_func(shot):

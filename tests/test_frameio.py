@@ -138,6 +138,16 @@ def test_mixed_channel_types_are_kept(tmp_path):
     write_frame(str(tmp_path / "o.exr"), src, src.rgb)
     back = read_frame(str(tmp_path / "o.exr")).spec
     assert [str(t) for t in back.channelformats] == ["half", "half", "half", "float"]   # not all float
+    grey = oiio.ImageSpec(W, H, 2, "half")                 # a grey Y channel with a float alpha
+    grey.channelnames = ("Y", "A")
+    grey.channelformats = (oiio.TypeDesc("half"), oiio.TypeDesc("float"))
+    grey.alpha_channel = 1
+    out = oiio.ImageOutput.create(str(tmp_path / "g.exr"))
+    assert out.open(str(tmp_path / "g.exr"), grey) and out.write_image(pixels[..., :2].copy()) and out.close()
+    src = read_frame(str(tmp_path / "g.exr"))
+    write_frame(str(tmp_path / "og.exr"), src, src.rgb)
+    back = read_frame(str(tmp_path / "og.exr")).spec
+    assert [str(t) for t in back.channelformats] == ["half", "half", "half", "float"]
 
 
 def test_float_exr_zip_compression_kept(tmp_path):

@@ -129,7 +129,7 @@ def _with_header(path: Path, header: dict, body: bytes = b"") -> None:
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + body)
 
 
-@pytest.mark.parametrize("case", ["card_list", "config_string", "embedded_not_json", "bad_offsets"])
+@pytest.mark.parametrize("case", ["card_list", "config_string", "embedded_not_json", "bad_offsets", "card_latin1"])
 def test_malformed_cards_and_headers_are_model_errors(tiny, tmp_path, case):
     path = tmp_path / "odd.safetensors"
     path.write_bytes(tiny.read_bytes())
@@ -138,6 +138,8 @@ def test_malformed_cards_and_headers_are_model_errors(tiny, tmp_path, case):
         path.with_suffix(".json").write_text("[1, 2]")
     elif case == "config_string":
         path.with_suffix(".json").write_text(json.dumps(dict(card, config="big")))
+    elif case == "card_latin1":
+        path.with_suffix(".json").write_bytes('{"description": "caf\xe9"}'.encode("latin-1"))
     elif case == "embedded_not_json":
         _with_header(path, {"__metadata__": {"kinochrome_card": "{not json"}})
     else:

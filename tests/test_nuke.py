@@ -376,10 +376,15 @@ def test_two_nodes_never_write_the_same_frames_at_once(nuke, adapter, tmp_path, 
     second = adapter.colorize_selected()                                    # another node on the same Read
     second["method"].setValue("reinhard")
     assert second["output_file"].value() == first["output_file"].value()
+    first["frame_last"].setValue(1006)
+    second["frame_first"].setValue(1005)                                     # overlaps 1005-1006
     adapter.on_colorize(first)
     assert adapter.on_colorize(second) is None and not adapter.running(second)
     assert "is already writing" in nuke._fake_messages[-1]
+    second["frame_first"].setValue(1007)                                     # disjoint halves of one output
+    assert adapter.on_colorize(second) is not None and adapter.running(second)
     wait(nuke, adapter, first)
+    wait(nuke, adapter, second)
 
 
 def test_colorize_with_a_model(nuke, adapter, tmp_path, make_sequence, reference):

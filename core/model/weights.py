@@ -80,7 +80,10 @@ def read_card(path: Path) -> dict:
     path = Path(path)
     side = card_path(path)
     if side.is_file():
-        source, text = side, side.read_text()
+        try:
+            source, text = side, side.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{side}: cannot read the model card ({exc.__class__.__name__})") from None
     else:
         header = check_container(path)
         meta = header.get("__metadata__") or {}
