@@ -294,6 +294,23 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
     print(f"\nmax UI-thread gap during preview + run: {max_gap * 1000:.1f} ms")
 
 
+def test_a_run_that_started_before_an_edit_does_not_hide_the_newer_preview(qtbot, panel, tmp_path, make_sequence):
+    from kinochrome.core.job import JobEvent
+
+    pattern = make_sequence(tmp_path / "plates", n=2)
+    open_shot(qtbot, panel, pattern)
+    panel._run_generation = panel._preview_generation           # a run starts now ...
+    panel.set_session_field("method", "histogram")              # ... the artist edits and previews meanwhile
+    image = panel.viewer.before
+    panel._on_previewed(panel._preview_generation, 1001, image, image)
+    done = JobEvent("frame", frame=1001, status="done", path=pattern.replace("####", "1001"))
+    panel._on_run_frame(done)                                   # the old run writes 1001 (old settings)
+    assert 1001 in panel.previews and panel.viewer.after_label == "preview"
+    panel._run_generation = panel._preview_generation           # a run started after that preview
+    panel._on_run_frame(done)
+    assert 1001 not in panel.previews
+
+
 def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequence, monkeypatch):
     from kinochrome.core import pipeline
 

@@ -164,6 +164,8 @@ class KinochromePanel(QWidget):
         self.messages: list[tuple[str, str]] = []
         self._preview_generation = 0
         self._pending_reference: dict[str, int] = {}    # path -> keyframe frame awaiting a successful load
+        self._preview_generation_of: dict[int, int] = {}  # frame -> the preview generation it was made in
+        self._run_generation = -1                          # the preview generation when the last run started
         self._shown_before: DisplayImage | None = None
         self._play_dir = 0
         self._play_speed = 1
@@ -1103,6 +1105,7 @@ class KinochromePanel(QWidget):
         if generation != self._preview_generation:
             return
         self.previews[frame] = (before, after)
+        self._preview_generation_of[frame] = generation
         if self.viewer.mode == "before":
             self.viewer.set_mode("wipe")
         self.status(f"Preview of frame {frame} ready")
@@ -1141,6 +1144,8 @@ class KinochromePanel(QWidget):
                 self._prior_status[f] = self.frame_status.get(f, "none")
                 self._set_status(f, "queued")
         self.errors.clear()
+        # previews made after this (of a later edit) are newer than what this run writes
+        self._run_generation = self._preview_generation
         self.runner.start(settings)
         self.progress.setRange(0, rng[1] - rng[0] + 1)
         self.progress.setValue(0)
@@ -1180,8 +1185,8 @@ class KinochromePanel(QWidget):
         if event.path and status in ("done", "kept"):
             self.outputs[f] = event.path
             self.loader.invalidate("after", f)
-            if status == "done":
-                self.previews.pop(f, None)         # the new result supersedes the preview
+            if status == "done" and self._preview_generation_of.get(f, -1) <= self._run_generation:
+                self.previews.pop(f, None)         # the run's result is newer than that preview
         nxt = next((g for g in range(f + 1, self.last + 1) if self.frame_status.get(g) == "queued"), None)
         if nxt is not None:
             self._set_status(nxt, "running")
