@@ -114,6 +114,7 @@ def test_tiny_training_run_and_resume(data_dir, tmp_path):
     ("last_cut", "cannot resume: "),
     ("optim_cut", "cannot resume: "),
     ("bins_empty", "bins.json: damaged"),
+    ("step_mismatch", "the last checkpoint was cut short (weights at step 2, state.json at step 1)"),
 ])
 def test_resume_from_a_damaged_checkpoint_is_one_line(data_dir, tmp_path, damage, words):
     cfg = _config(data_dir, tmp_path, steps=2)
@@ -127,11 +128,27 @@ def test_resume_from_a_damaged_checkpoint_is_one_line(data_dir, tmp_path, damage
         (run / "last.safetensors").write_bytes((run / "last.safetensors").read_bytes()[:-300])
     elif damage == "optim_cut":
         (run / "optim.safetensors").write_bytes((run / "optim.safetensors").read_bytes()[:-300])
-    else:
+    elif damage == "bins_empty":
         (run / "bins.json").write_text("{}")
+    else:
+        (run / "state.json").write_text(json.dumps({**json.loads((run / "state.json").read_text()), "step": 1}))
     with pytest.raises(UsageError) as err:
         train(cfg, resume=True)
     assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_checkpoint_killed_between_its_renames_is_completed_on_resume(data_dir, tmp_path):
+    cfg = _config(data_dir, tmp_path, steps=2)
+    train(cfg)
+    run = tmp_path / "run"
+    # as if killed right after the weights' rename: the step-2 state and optimiser are still aside
+    (run / "state.json").replace(run / "state.json.tmp")
+    (run / "optim.safetensors").replace(run / "optim.safetensors.tmp")
+    (run / "state.json").write_text(json.dumps({**json.loads((run / "state.json.tmp").read_text()), "step": 1}))
+    cfg.write_text(cfg.read_text().replace('"steps": 2', '"steps": 3'))
+    train(cfg, resume=True)
+    assert json.loads((run / "state.json").read_text())["step"] == 3
+    assert not list(run.glob("*.tmp"))
 
 
 def test_resume_without_checkpoint(data_dir, tmp_path):

@@ -29,7 +29,7 @@ from .bins import bins_from_histogram, rebalance_weights
 from .data import HintSettings, SequenceSampler, ab_histogram, load_clips, load_photos
 from .losses import ColourLoss, temporal_consistency
 from .network import DEFAULT_CONFIG, KinoNet
-from .weights import ARCH, check_container, load_network, save_model
+from .weights import ARCH, check_container, load_network, read_card, save_model
 
 DEFAULTS: dict = {
     "name": "run",
@@ -192,6 +192,25 @@ def load_optimizer(opt: torch.optim.Optimizer, path: Path) -> None:
     opt.load_state_dict(sd)
 
 
+def _finish_interrupted_checkpoint(out: Path) -> None:
+    """A checkpoint killed after its weights were renamed into place but before the optimiser and step were:
+    the ``.tmp`` files of that same step are still there, so the checkpoint is completed from them."""
+    tmp_state, tmp_optim = out / "state.json.tmp", out / "optim.safetensors.tmp"
+    if not tmp_state.is_file():
+        return
+    try:
+        step = json.loads(tmp_state.read_text()).get("step")
+    except (json.JSONDecodeError, AttributeError):
+        step = None
+    if step is not None and step == read_card(out / "last.safetensors").get("training", {}).get("steps_done"):
+        if tmp_optim.is_file():
+            tmp_optim.replace(out / "optim.safetensors")
+        tmp_state.replace(out / "state.json")
+    else:                                  # a checkpoint that failed before its weights: the old one stands
+        tmp_state.unlink()
+        tmp_optim.unlink(missing_ok=True)
+
+
 def _resume_from(out: Path, net: KinoNet, opt: torch.optim.Optimizer, state: dict) -> None:
     """Load a run's last checkpoint (weights, Adam moments, step) into ``net``, ``opt`` and ``state``.
 
@@ -200,6 +219,7 @@ def _resume_from(out: Path, net: KinoNet, opt: torch.optim.Optimizer, state: dic
     """
     try:
         check_container(out / "last.safetensors")
+        _finish_interrupted_checkpoint(out)
         net.load_state_dict(load_file(str(out / "last.safetensors")))
         if (out / "optim.safetensors").is_file():
             check_container(out / "optim.safetensors")
@@ -207,6 +227,11 @@ def _resume_from(out: Path, net: KinoNet, opt: torch.optim.Optimizer, state: dic
         saved = json.loads((out / "state.json").read_text())
         if not isinstance(saved, dict) or not isinstance(saved.get("step"), int):
             raise KeyError("state.json has no step")
+        weights_step = read_card(out / "last.safetensors").get("training", {}).get("steps_done", saved["step"])
+        if weights_step != saved["step"]:
+            raise UsageError(f"{out}: the last checkpoint was cut short (weights at step {weights_step}, state.json "
+                             f"at step {saved['step']}); copy best.safetensors/.json over last.* to go on from "
+                             "there, or start another output_dir")
         state.update(saved)
     except FileNotFoundError as exc:
         raise UsageError(f"{exc.filename}: missing from the run; cannot resume (start another output_dir)") from None
