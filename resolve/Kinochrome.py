@@ -174,7 +174,7 @@ class Dialog:
             return self.refresh()
         fps = float(timeline.GetSetting("timelineFrameRate") or 24)
         timecode = timeline.GetCurrentTimecode()
-        if not timecode:  # Resolve answers only on the Cut, Edit, Color and Deliver pages
+        if not timecode:  # Resolve answers only on the Cut, Edit, Color, Fairlight and Deliver pages
             self.say("keyframe: Resolve gives no playhead position on this page; open the Edit or Color page, "
                      "park the playhead on the keyframe and add it again")
             return self.refresh()

@@ -139,8 +139,9 @@ class TimelineItem:
         return "video", self._track
 
 
-#: Pages where Timeline.GetCurrentTimecode answers; elsewhere it returns "" (Resolve's scripting README).
-TIMECODE_PAGES = ("cut", "edit", "color", "deliver")
+#: Pages where Timeline.GetCurrentTimecode answers ("while on Cut, Edit, Color, Fairlight and Deliver pages",
+#: Resolve's scripting README); elsewhere (Media, Fusion) it returns "".
+TIMECODE_PAGES = ("cut", "edit", "color", "fairlight", "deliver")
 PAGES = ("media", "cut", "edit", "fusion", "color", "fairlight", "deliver")
 
 
