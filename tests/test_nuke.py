@@ -434,9 +434,8 @@ def test_terminal_mode_runs_synchronously(nuke, adapter, tmp_path, make_sequence
     assert group.node("KinoResult")["reload"]._fake_executed == 1
 
 
-def test_terminal_script(nuke, tmp_path, make_sequence, reference):
-    from kinochrome.nuke import terminal
-
+def terminal_script(nuke, tmp_path, make_sequence, reference) -> str:
+    """A .nk (for the fake's scriptOpen) holding a reinhard Kinochrome node on a 4-frame shot; terminal mode."""
     nuke.env["gui"] = False
     pattern = make_sequence(tmp_path / "in", fmt="exr", n=4)
     script = str(tmp_path / "comp.nk")
@@ -449,6 +448,13 @@ def test_terminal_script(nuke, tmp_path, make_sequence, reference):
         write_session(Path(group["session_file"].value()), pattern, reference)
 
     nuke._fake_scripts[script] = build
+    return script
+
+
+def test_terminal_script(nuke, tmp_path, make_sequence, reference):
+    from kinochrome.nuke import terminal
+
+    script = terminal_script(nuke, tmp_path, make_sequence, reference)
     assert terminal.main([script, "--frames=1002-1003", "--save"]) == 0
     assert sorted(p.name for p in (tmp_path / "in").glob("shot_kino.*.exr")) == [
         "shot_kino.1002.exr", "shot_kino.1003.exr"]
@@ -461,21 +467,11 @@ def test_terminal_ctrl_c_is_exit_130_not_a_traceback(nuke, adapter, tmp_path, ma
                                                      capsys):
     from kinochrome.nuke import terminal
 
-    nuke.env["gui"] = False
-    pattern = make_sequence(tmp_path / "in", fmt="exr", n=4)
-    script = str(tmp_path / "comp.nk")
-
-    def build():
-        from kinochrome.nuke import node
-
-        group = node.build_node(make_read(nuke, pattern))
-        group["method"].setValue("reinhard")
-        write_session(Path(group["session_file"].value()), pattern, reference)
+    script = terminal_script(nuke, tmp_path, make_sequence, reference)
 
     def interrupted(group, settings):
         raise KeyboardInterrupt
 
-    nuke._fake_scripts[script] = build
     monkeypatch.setattr(adapter, "run_sync", interrupted)
     assert terminal.main([script]) == 130
     assert "interrupted" in capsys.readouterr().err
