@@ -91,6 +91,30 @@ def validate_settings(settings: JobSettings) -> None:
                          f"got {settings.out_bit_depth!r}")
 
 
+def require_reference(settings: JobSettings) -> None:
+    """UsageError when the method colours only from a reference (classical methods; flow needs keyframes)
+    and the settings give none."""
+    if settings.method == "model" or (settings.method == "flow" and settings.keyframes):
+        return
+    if not any(k.reference for k in settings.keyframes):
+        raise UsageError(f"method {settings.method} needs a colour reference: a keyframe with a reference image "
+                         "(--ref FRAME=IMAGE on the command line)")
+
+
+def resolved_keyframes(settings: JobSettings) -> list[Keyframe]:
+    """The settings' keyframes with relative reference paths made absolute against ``base_dir`` (the session
+    file's folder)."""
+    base = settings.base_dir
+
+    def resolve(path: str | None) -> str | None:
+        if path is None or os.path.isabs(path) or base is None:
+            return path
+        return str(Path(base) / path)
+
+    return [Keyframe(frame=k.frame, reference=resolve(k.reference), kind=k.kind, points=k.points,
+                     strokes=k.strokes) for k in settings.keyframes]
+
+
 def check_job(settings: JobSettings) -> None:
     """Refuse, without running, what a run of ``settings`` would refuse before its first frame: the settings,
     the colourspace, the model name, empty frame files, keyframes outside the shot or with points outside
@@ -111,19 +135,13 @@ def check_job(settings: JobSettings) -> None:
         from .model.registry import resolve_model
 
         resolve_model(settings.model)
-    elif not any(k.reference for k in settings.keyframes) and not (settings.method == "flow" and settings.keyframes):
-        raise UsageError(f"method {settings.method} needs a colour reference: a keyframe with a reference image "
-                         "(--ref FRAME=IMAGE on the command line)")
+    require_reference(settings)
     if not settings.keyframes or not shot.frames:
         return
     first = frameio.read_header(shot.path(shot.frames[0]), layer=settings.layer, frame=shot.frames[0])
     full_size = (first.width, first.height)
     disk = sequence.open_shot(settings.input) if settings.frames else shot
-    base = settings.base_dir
-    keyframes = [Keyframe(frame=k.frame, kind=k.kind, points=k.points, strokes=k.strokes,
-                          reference=(str(Path(base) / k.reference) if k.reference and base
-                                     and not os.path.isabs(k.reference) else k.reference))
-                 for k in settings.keyframes]
+    keyframes = resolved_keyframes(settings)
     references.validate_keyframes(keyframes, disk.first, disk.last, full_size)
     for k in keyframes:
         if k.reference:
@@ -184,11 +202,6 @@ class ShotPipeline:
         self._previous_small: np.ndarray | None = None   # last working-size L*, for cut detection
 
     # ------------------------------------------------------------------ planning
-    def _resolve(self, path: str | None) -> str | None:
-        if path is None or os.path.isabs(path) or self.settings.base_dir is None:
-            return path
-        return str(Path(self.settings.base_dir) / path)
-
     def plan(self) -> _Plan:
         s = self.settings
         shot = sequence.open_shot(s.input, s.frames)
@@ -254,8 +267,7 @@ class ShotPipeline:
                         cs: str, full_size: tuple[int, int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Keyframe hints at working size, validated before anything is written."""
         s = self.settings
-        keyframes = [Keyframe(frame=k.frame, reference=self._resolve(k.reference), kind=k.kind,
-                              points=k.points, strokes=k.strokes) for k in s.keyframes]
+        keyframes = resolved_keyframes(s)
         disk_first = plan.all_frames[0] if plan.all_frames else plan.shot.first
         disk_last = plan.all_frames[-1] if plan.all_frames else plan.shot.last
         references.validate_keyframes(keyframes, disk_first, disk_last, full_size)
@@ -320,9 +332,7 @@ class ShotPipeline:
 
             self.model = load_model(s.model, s.device)
             self.model.reset_state()
-        elif not any(k.reference for k in s.keyframes) and not (s.method == "flow" and s.keyframes):
-            raise UsageError(f"method {s.method} needs a colour reference: a keyframe with a reference image "
-                             "(--ref FRAME=IMAGE on the command line)")
+        require_reference(s)
 
         kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
         classical = self._classical_factory()
@@ -605,8 +615,7 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
 
         pipe.model = load_model(s.model, s.device)
         pipe.model.reset_state()
-    elif not any(k.reference for k in s.keyframes):
-        raise UsageError(f"method {s.method} needs a colour reference: a keyframe with a reference image")
+    require_reference(s)
     kf_hints = pipe._load_keyframes(plan, f, size, cs, (f.width, f.height))
     propagator = None
     if kf_hints:
