@@ -160,6 +160,7 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     (no such shot, missing frames in the range), OutputError (the output would overwrite the input frames), or
     what :func:`kinochrome.core.pipeline.check_job` raises (what every task would fail on).
     """
+    from kinochrome.core.model.registry import is_model_path
     from kinochrome.core.pipeline import check_job
     from kinochrome.core.sequence import frame_path, open_shot, output_shot_pattern
 
@@ -194,8 +195,7 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     binary = os.path.abspath(kinochrome_bin) if kinochrome_bin is not None else str(default_kinochrome_bin())
     keyframes = () if session is not None else tuple(_absolute_keyframes(settings))
     model = settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL
-    if settings.method == "model" and (model.endswith(".safetensors") or os.sep in model
-                                       or (os.altsep or "\0") in model):
+    if settings.method == "model" and is_model_path(model):
         # a weights file given by path: tasks run in another folder (OpenJD's session folder), so they get it
         # absolute. A bare name stays a name, found on each worker (its own $KINOCHROME_MODELS).
         model = os.path.abspath(os.path.expanduser(model))

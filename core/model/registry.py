@@ -54,6 +54,13 @@ def list_models() -> list[dict]:
     return list(seen.values())
 
 
+def is_model_path(name_or_path: str) -> bool:
+    """True when ``--model`` names a weights file (``x.safetensors``, or anything with a folder in it),
+    False for a model name looked up in the models folders."""
+    name = str(name_or_path)
+    return name.endswith(".safetensors") or os.sep in name or (os.altsep or "\0") in name
+
+
 def resolve_model(name_or_path: str | None) -> Path:
     """A model name, a path, or None (``$KINOCHROME_MODEL`` or the default) -> path of its ``.safetensors``.
 
@@ -61,8 +68,7 @@ def resolve_model(name_or_path: str | None) -> Path:
     """
     name = name_or_path or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
     candidate = Path(name).expanduser()
-    looks_like_path = candidate.suffix == ".safetensors" or os.sep in name or (os.altsep or "\0") in name
-    if looks_like_path:
+    if is_model_path(name):
         if not candidate.is_file():
             raise ModelError(f"{candidate}: weights file not found")
         return candidate
