@@ -29,10 +29,33 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 BIT_DEPTH_NAMES = ("uint8", "uint10", "uint12", "uint16", "half", "float")
 OUTPUT_SUFFIX = "_kino"
 
+#: Limits that keep a mistyped or hostile input from eating the machine; each can be raised by its variable.
+ENV_MAX_PIXELS = "KINOCHROME_MAX_PIXELS"        # largest image decoded (frames and references), pixels
+ENV_MAX_FRAMES = "KINOCHROME_MAX_FRAMES"        # longest frame range a run or `info` accepts, frames
+DEFAULT_MAX_PIXELS = 150_000_000                 # 16K x 9K; an 8K scan is 35 megapixels
+DEFAULT_MAX_FRAMES = 1_000_000                   # 11.5 hours at 24 fps
+MAX_THREADS = 1024                               # --threads / $KINOCHROME_THREADS above this is a typo
+MAX_SESSION_BYTES = 16_000_000                   # a session file is a few kB; a bigger one is not a session
+
+
+def _env_limit(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip().replace("_", "")
+    return int(value) if value.isdigit() and 0 < len(value) < 19 and int(value) > 0 else default
+
+
+def max_pixels() -> int:
+    """Largest image (width x height) decoded; ``$KINOCHROME_MAX_PIXELS`` raises it."""
+    return _env_limit(ENV_MAX_PIXELS, DEFAULT_MAX_PIXELS)
+
+
+def max_frames() -> int:
+    """Longest frame range (last - first + 1) accepted; ``$KINOCHROME_MAX_FRAMES`` raises it."""
+    return _env_limit(ENV_MAX_FRAMES, DEFAULT_MAX_FRAMES)
+
 
 def env_threads() -> int | None:
     value = os.environ.get(ENV_THREADS)
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
 def env_device() -> str:

@@ -36,6 +36,12 @@ assert tuple(BIT_DEPTHS) == config.BIT_DEPTH_NAMES  # the session reads the name
 TMP_MARK = ".kino.tmp"
 _RGB_NAMES = ("R", "G", "B")
 _GREY_NAMES = ("Y", "L", "I")  # one-channel luminance names seen in EXR/TIFF
+#: Channel names that are never the picture: alpha, depth, and the usual AOV/utility channels. A file holding
+#: only these (a depth map, a matte) is refused rather than coloured as if it were grey.
+_NOT_PICTURE = frozenset({"A", "AR", "AG", "AB", "Z", "ZBACK", "DEPTH", "ALPHA", "MATTE", "MASK", "ID",
+                          "OBJECTID", "MATERIALID", "U", "V", "W", "X", "N", "P"})
+#: Part names taken as the picture first when a multi-part file is read without ``--layer``.
+_PICTURE_PARTS = ("rgba", "rgb", "beauty", "")
 
 
 @dataclass
@@ -175,10 +181,15 @@ def _pick_channels(spec: oiio.ImageSpec, layer: str | None) -> tuple[list[int], 
     for grey in _GREY_NAMES:
         if prefix + grey in index:
             return [index[prefix + grey]], alpha
-    if not layer and spec.nchannels in (1, 2, 3, 4) and not any("." in c for c in spec.channelnames):
-        # Unnamed or oddly named channels (e.g. TIFF/PNG 'Y','A' already handled; here 1..4 channels).
+    names = [str(c) for c in spec.channelnames]
+    if (not layer and spec.nchannels in (1, 2, 3, 4) and not any("." in c for c in names)
+            and not any(c.upper() in _NOT_PICTURE for c in names[:min(3, len(names))])):
+        # Generically named channels ('chan0', 'R','G' of a two-channel TIFF): the first one or three are the
+        # picture. Alpha, depth or utility channels in the colour places (an EXR of only 'A' or 'Z') are not.
         colour = [0, 0, 0] if spec.nchannels <= 2 else [0, 1, 2]
         alpha = spec.alpha_channel if spec.alpha_channel >= 0 else alpha
+        if alpha is not None and alpha in colour:
+            return None
         return colour, alpha
     return None
 
@@ -209,10 +220,27 @@ def list_layers(path: str) -> list[str]:
         inp.close()
 
 
+def _part_order(inp: oiio.ImageInput, layer: str | None) -> list[int]:
+    """Subimages to search: in file order, but without ``layer`` the picture parts (rgba, beauty, unnamed)
+    first, so a multi-part file whose first part is 'depth' is read from its 'rgba' part."""
+    parts: list[tuple[int, str]] = []
+    while inp.seek_subimage(len(parts), 0):
+        parts.append((len(parts), inp.spec().get_string_attribute("name", "").lower()))
+    inp.geterror()  # seeking past the last part queues an error (TIFF); it is how the end is found
+    if layer is not None:
+        return [i for i, _ in parts]
+    return [i for i, name in sorted(parts, key=lambda p: (_PICTURE_PARTS.index(p[1]) if p[1] in _PICTURE_PARTS
+                                                         else len(_PICTURE_PARTS), p[0]))]
+
+
 def _find_layer(inp: oiio.ImageInput, path: str, layer: str | None) -> tuple[int, list[int], int | None, str | None]:
-    """Locate ``layer`` (a channel prefix, a part name, or 'part.layer') -> (subimage, colour, alpha, prefix)."""
-    subimage = 0
-    while inp.seek_subimage(subimage, 0):
+    """Locate ``layer`` (a channel prefix, a part name, or 'part.layer') -> (subimage, colour, alpha, prefix).
+
+    Without ``layer``: un-prefixed R,G,B (or Y) of the picture part; FrameLayoutError listing the layers when
+    the file holds no picture (only alpha, depth, or named layers).
+    """
+    for subimage in _part_order(inp, layer):
+        inp.seek_subimage(subimage, 0)
         spec = inp.spec()
         part = spec.get_string_attribute("name", "")
         candidates: list[str | None]
@@ -228,10 +256,7 @@ def _find_layer(inp: oiio.ImageInput, path: str, layer: str | None) -> tuple[int
             picked = _pick_channels(spec, prefix)
             if picked is not None:
                 return subimage, picked[0], picked[1], prefix
-        if layer is None:
-            break  # the default is the first part
-        subimage += 1
-    wanted = f"no layer {layer!r}" if layer else "no un-prefixed R,G,B or Y channels (pick a layer)"
+    wanted = f"no layer {layer!r}" if layer else "no picture (no R,G,B or Y channels; pick a layer with --layer)"
     present = ", ".join(_layer_labels(inp)) or "none"
     raise FrameLayoutError(f"{_short(path)}: {wanted}; layers present: {present}")
 
@@ -242,14 +267,19 @@ def _channel_names(spec: oiio.ImageSpec, colour: list[int], alpha_index: int | N
     return tuple(names + ([spec.channelnames[alpha_index]] if alpha_index is not None else []))
 
 
-def read_frame(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
+def read_frame(path: str, layer: str | None = None, frame: int | None = None,
+               size: tuple[int, int] | None = None) -> Frame:
     """Read one frame with OpenImageIO -> :class:`Frame` (rgb ``(H, W, 3)`` float32 encoded).
 
     ``layer`` picks a channel layer of a single-part EXR (``'diffuse'`` -> ``diffuse.R/G/B``) or a part
     of a multi-part EXR (its ``name``). FrameReadError for a file that cannot be opened or read
     (``"shot.1004.exr: truncated or corrupt (...)"``), FrameLayoutError for an unknown layer.
+
+    The header is checked before any pixel is decoded: ``size`` (width, height), when given, is the shot's
+    and another size is a FrameLayoutError ("resolution changes mid-shot"); an image over
+    :func:`config.max_pixels` is a FrameReadError naming the limit (a small file can declare a huge image).
     """
-    return _read(path, layer, frame, pixels=True)
+    return _read(path, layer, frame, pixels=True, size=size)
 
 
 def read_header(path: str, layer: str | None = None, frame: int | None = None) -> Frame:
@@ -260,10 +290,26 @@ def read_header(path: str, layer: str | None = None, frame: int | None = None) -
     return _read(path, layer, frame, pixels=False)
 
 
-def _read(path: str, layer: str | None, frame: int | None, pixels: bool) -> Frame:
+def check_image_size(path: str, spec: oiio.ImageSpec, size: tuple[int, int] | None = None) -> None:
+    """Refuse, from the header alone, an image of another ``size`` than the shot's or over the pixel limit."""
+    if size is not None and (spec.width, spec.height) != tuple(size):
+        raise FrameLayoutError(f"{path}: {spec.width}x{spec.height} differs from the shot's {size[0]}x{size[1]} "
+                               "(resolution changes mid-shot)")
+    limit = config.max_pixels()
+    if spec.width * spec.height > limit or spec.width <= 0 or spec.height <= 0:
+        raise FrameReadError(f"{_short(path)}: {spec.width}x{spec.height} is {spec.width * spec.height / 1e6:.0f} "
+                             f"megapixels, over the limit of {limit / 1e6:g} (set {config.ENV_MAX_PIXELS} "
+                             "to raise it)")
+
+
+def _read(path: str, layer: str | None, frame: int | None, pixels: bool,
+          size: tuple[int, int] | None = None) -> Frame:
     """The one reader behind read_frame (pixels decoded) and read_header (zero placeholders)."""
+    if os.path.isdir(path):
+        raise FrameReadError(f"{_short(path)}: is a folder, not an image file")
     if not os.path.isfile(path):
-        raise FrameReadError(f"{_short(path)}: file not found")
+        raise FrameReadError(f"{_short(path)}: file not found" if not os.path.exists(path)
+                             else f"{_short(path)}: not a regular file")
     inp = _open_input(path)
     if inp is None:
         raise _read_error(path, _oiio_error())
@@ -272,15 +318,21 @@ def _read(path: str, layer: str | None, frame: int | None, pixels: bool) -> Fram
         if not inp.seek_subimage(subimage, 0):
             raise _read_error(path, _oiio_error(inp))
         spec = oiio.ImageSpec(inp.spec())
-        data = inp.read_image(subimage, 0, 0, spec.nchannels, oiio.FLOAT) if pixels else None
+        if pixels:
+            check_image_size(path, spec, size)
+        # only the channels used are decoded (an EXR with 40 AOVs would otherwise be read whole)
+        used = colour + ([alpha_index] if alpha_index is not None else [])
+        first_ch, end_ch = min(used), max(used) + 1
+        data = inp.read_image(subimage, 0, first_ch, end_ch, oiio.FLOAT) if pixels else None
         if pixels and (data is None or inp.has_error):
             raise _read_error(path, _oiio_error(inp))
     finally:
         inp.close()
     if pixels:
-        data = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-        rgb = np.ascontiguousarray(data[..., colour if len(colour) == 3 else colour * 3])
-        alpha = np.ascontiguousarray(data[..., [alpha_index]]) if alpha_index is not None else None
+        data = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, end_ch - first_ch)
+        picked = [c - first_ch for c in colour]
+        rgb = np.ascontiguousarray(data[..., picked if len(picked) == 3 else picked * 3])
+        alpha = np.ascontiguousarray(data[..., [alpha_index - first_ch]]) if alpha_index is not None else None
     else:
         zeros = np.zeros((1, 1, 3), np.float32)
         rgb = np.broadcast_to(zeros, (spec.height, spec.width, 3))
@@ -289,6 +341,27 @@ def _read(path: str, layer: str | None, frame: int | None, pixels: bool) -> Fram
                  channels=_channel_names(spec, colour, alpha_index),
                  pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
                  subimage=subimage)
+
+
+#: Output bit depths each format stores as asked (others would be silently converted by the writer: uint8 in an
+#: EXR is written as half after clipping at 1.0; float in a PNG as uint16). Formats not listed take them all.
+FORMAT_BIT_DEPTHS: dict[str, tuple[str, ...]] = {
+    "openexr": ("half", "float"),
+    "png": ("uint8", "uint16"),
+    "jpeg": ("uint8",),
+    "dpx": ("uint8", "uint10", "uint12", "uint16"),
+}
+
+
+def check_bit_depth(path: str, bit_depth: str | None) -> None:
+    """OutputError when the output format of ``path`` cannot store ``bit_depth`` as asked."""
+    if bit_depth is None or bit_depth not in BIT_DEPTHS:
+        return  # an unknown name is refused with the list of names when the spec is made
+    allowed = FORMAT_BIT_DEPTHS.get(_format_name(path))
+    if allowed is not None and bit_depth not in allowed:
+        ext = os.path.splitext(path)[1] or path
+        raise OutputError(f"--out-bit-depth {bit_depth}: {ext} output holds only {', '.join(allowed)}; "
+                          "pick one of those or another output format")
 
 
 def _output_type(source: Frame, bit_depth: str | None) -> tuple[str, int | None]:
@@ -381,23 +454,71 @@ def _tmp_path(path: str) -> str:
     return tmp
 
 
+def free_bytes(folder: str) -> int | None:
+    """Bytes free to this user in ``folder``'s file system, None where that cannot be asked."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return None
+    return int(st.f_bavail) * int(st.f_frsize)
+
+
+def _pending_errors(out: oiio.ImageOutput) -> str:
+    """Every error the writer has queued, one line ('' when none). OpenImageIO's PNG writer reports a short
+    write only here: ``write_image`` and ``close`` still return True, so checking them alone let a full disk
+    leave cut-off and 0-byte frames under their final names with exit 0."""
+    message = out.geterror() if out.has_error else ""
+    message = " ".join(str(message).split())
+    return message
+
+
+#: Errors OpenImageIO queues on a write that succeeded: its TIFF writer queues this one for every file with
+#: metadata but no EXIF block (OIIO 3.2). Any other queued error fails the frame.
+_BENIGN_WRITE_ERRORS = ("failed TIFFWriteCustomDirectory() of the Exif data",)
+
+
+def _reads_back(path: str) -> bool:
+    """True when the file at ``path`` opens and its pixels decode without error (a cut-off PNG does not)."""
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        oiio.geterror()
+        return False
+    try:
+        data = inp.read_image(oiio.FLOAT)
+        return data is not None and not inp.has_error
+    finally:
+        inp.geterror()
+        inp.close()
+
+
 def _oiio_write(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
-    """Write ``pixels`` ``(H, W, C)`` float32 to ``path`` with ``spec``; OSError on failure.
+    """Write ``pixels`` ``(H, W, C)`` float32 to ``path`` with ``spec`` and flush it to the disk; OSError on
+    failure, including errors the writer only queues (PNG) or reports at close (DPX) or at fsync (NFS,
+    quotas).
 
     The one place that touches the disk through OIIO (tests monkeypatch it to simulate a full disk).
     """
     out = oiio.ImageOutput.create(path)
     if out is None:
         raise OSError(errno.EINVAL, f"no OpenImageIO writer for this extension ({_oiio_error()})")
+    message = ""
     try:
-        ok = out.open(path, spec) and out.write_image(pixels)
-        message = "" if ok else _oiio_error(out)
+        ok = bool(out.open(path, spec)) and bool(out.write_image(pixels))
+        message = _pending_errors(out) or ("" if ok else _oiio_error(out))
     finally:
         closed = out.close()
-    if not ok or not closed:
+    message = message or _pending_errors(out)
+    if ok and closed and message and all(w in message for w in _BENIGN_WRITE_ERRORS) and _reads_back(path):
+        message = ""  # a known warning, and the file reads back whole
+    if not ok or not closed or message:
         message = message or _oiio_error(out)
         code = errno.ENOSPC if "space left" in message.lower() or "disk full" in message.lower() else errno.EIO
         raise OSError(code, message)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # a delayed allocation failure (NFS, quota) shows here, not after the rename
+    finally:
+        os.close(fd)
 
 
 def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None = None,
@@ -410,8 +531,11 @@ def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None
     channels (EXR) and ignored otherwise. OutputError naming the file or folder on failure; nothing is
     left behind (no temp file, no partial target).
     """
-    if os.path.exists(path) and os.path.samefile(path, source.path):
+    if _same_entry(path, source.path):
+        # The rename would replace the input's own directory entry. An output that is merely a hardlink or a
+        # symlink to the input is replaced by a new file and the input keeps its data.
         raise OutputError(f"{_short(path)}: output is the input frame; refusing to overwrite it")
+    check_bit_depth(path, bit_depth)
     rgb = np.asarray(rgb, dtype=np.float32)
     if rgb.shape != source.rgb.shape:
         raise OutputError(f"{_short(path)}: pixels {rgb.shape} do not match the source {source.rgb.shape}")
@@ -425,42 +549,78 @@ def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None
     spec = output_spec(source, extras, bit_depth)
     pixels = np.ascontiguousarray(_snap_to_bits(pixels, spec))
     folder = os.path.dirname(os.path.abspath(path))
+    needed = _size_bound(spec)
     try:
         os.makedirs(folder, exist_ok=True)
+        free = free_bytes(folder)
+        if _format_name(path) == "jpeg" and free is not None and free < needed:
+            # libjpeg ends the whole process on a short write (exit 1, its own message, the temp file left),
+            # so a JPEG is only started when it surely fits.
+            raise OSError(errno.ENOSPC, "no space left on device")
         tmp = _tmp_path(path)
     except OSError as exc:
-        raise _folder_error(folder, exc) from exc
+        raise _output_error(path, folder, exc, needed) from exc
     try:
         _oiio_write(tmp, spec, pixels)
         os.chmod(tmp, config.new_file_mode())
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
-        raise _output_error(path, folder, exc) from exc
+        raise _output_error(path, folder, exc, needed, tmp) from exc
     except BaseException:
         _remove_quietly(tmp)  # Ctrl-C mid-write: no temp file left behind
         raise
 
 
+def _size_bound(spec: oiio.ImageSpec) -> int:
+    """Generous upper bound of a frame's size on disk: its uncompressed pixels plus 64 kB of header."""
+    return int(spec.width * spec.height * spec.nchannels * max(1, spec.format.size()) * 1.25) + 65536
+
+
+def _same_entry(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` are the same directory entry (folders resolved, the last name not followed)."""
+    def entry(p: str) -> str:
+        p = os.path.abspath(p)
+        return os.path.normcase(os.path.join(os.path.realpath(os.path.dirname(p)), os.path.basename(p)))
+    return entry(a) == entry(b)
+
+
 def _remove_quietly(path: str) -> None:
     try:
         os.remove(path)
-    except FileNotFoundError:
+    except OSError:
         pass
+
+
+def _disk_full(path: str, folder: str) -> OutputError:
+    free = free_bytes(folder)
+    shown = f"{free} bytes free" if free is not None else "free space unknown"
+    return OutputError(f"disk full writing {path} ({shown}); nothing written under that name")
 
 
 def _folder_error(folder: str, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
-        return OutputError(f"{folder}: disk full, nothing written")
+        return OutputError(f"disk full in {folder} ({free_bytes(folder)} bytes free); nothing written")
     return OutputError(f"{folder}: output folder is not writable ({exc.strerror or exc})")
 
 
-def _output_error(path: str, folder: str, exc: OSError) -> OutputError:
-    if exc.errno == errno.ENOSPC:
-        return OutputError(f"{_short(path)}: disk full, nothing written")
+def _output_error(path: str, folder: str, exc: OSError, needed: int | None = None,
+                  tmp: str | None = None) -> OutputError:
+    """One message for every format's write failure, naming the frame (never the hidden temp file).
+
+    OpenImageIO's writers word a full disk differently (DPX 'No space left', EXR 'File output failed', PNG
+    'could only write N bytes'), so a failure with less free space than the frame needs is called a full
+    disk whatever the wording.
+    """
+    free = free_bytes(folder)
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or (free is not None and needed is not None and free < needed):
+        return _disk_full(path, folder)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR):
         return _folder_error(folder, exc)
-    return OutputError(f"{_short(path)}: cannot write ({exc.strerror or exc})")
+    detail = str(exc.strerror or exc)
+    if tmp:
+        detail = detail.replace(tmp, _short(path))
+    return OutputError(f"{path}: cannot write ({detail})")
 
 
 def check_output_writable(folder: str) -> None:
