@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 import nuke
 
@@ -63,7 +63,7 @@ def make_cat_file(torchscript: str, cat_path: str, model_id: str = "kinochrome",
         creator["outputScale"].setValue(output_scale)
         if os.path.exists(cat_path):
             os.unlink(cat_path)
-        creator["createCatFile"].execute()
+        cast("nuke.PyScript_Knob", creator["createCatFile"]).execute()
     finally:
         nuke.delete(creator)
     if not os.path.isfile(cat_path):
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
         print("usage: nuke -t cat.py MODEL.pt OUT.cat [MODEL_ID]", file=sys.stderr)
         return 2
     try:
-        path = make_cat_file(argv[0], argv[1], *(argv[2:3] or ["kinochrome"]))
+        path = make_cat_file(argv[0], argv[1], argv[2] if len(argv) == 3 else "kinochrome")
     except (OSError, RuntimeError) as exc:
         print(f"kinochrome cat: {exc}", file=sys.stderr)
         return 1

@@ -32,7 +32,7 @@ from typing import Any
 import nuke
 from kinochrome import __version__
 from kinochrome.core import config
-from kinochrome.core.errors import ColourspaceError, SessionError, UsageError
+from kinochrome.core.errors import KinochromeError, SessionError, UsageError
 from kinochrome.core.job import MODES, JobSettings
 from kinochrome.core.sequence import Shot, canonical_pattern
 from kinochrome.core.session import METHODS, Session, load_session, session_path_for
@@ -163,7 +163,8 @@ def build_node(read: Any) -> Any:
 
 
 def show_source(group: Any, source: src.ReadSource) -> None:
-    group["source"].setValue(f"{source.node}: {source.file}  {source.first}-{source.last}  "
+    shift = f"  (shown at {source.first + source.offset}-{source.last + source.offset})" if source.offset else ""
+    group["source"].setValue(f"{source.node}: {source.file}  {source.first}-{source.last}{shift}  "
                              f"colorspace {source.nuke_colorspace} -> {source.colourspace}")
 
 
@@ -212,21 +213,10 @@ def update_keyframes(group: Any) -> Session | None:
 
 
 def _colourspace(group: Any, source: src.ReadSource) -> str:
+    """The node's override, else the Read's colorspace as Kinochrome names it. Checked by the run itself (in the
+    venv's Python): the colour library must not be loaded into Nuke's process."""
     override = str(group["colourspace"].value()).strip()
-    name = override or source.colourspace
-    if name == "auto":
-        return name
-    from kinochrome.core.colour import check_colourspace
-
-    try:
-        check_colourspace(name)
-    except ColourspaceError as exc:
-        origin = (f"the colourspace knob ({override!r})" if override
-                  else f"{source.node}'s colorspace {source.nuke_colorspace!r}")
-        raise ColourspaceError(f"{origin}: {exc}; set the Kinochrome node's colourspace knob to a name "
-                               "Kinochrome knows (lin_rec709, sRGB, Cineon log, or one from your $OCIO config)"
-                               ) from None
-    return name
+    return override or source.colourspace
 
 
 def node_settings(group: Any) -> tuple[JobSettings, Shot]:
@@ -277,8 +267,13 @@ def node_session(group: Any) -> Session:
     return session
 
 
-def show_result(group: Any, output: str, frames: tuple[int, int], source_colorspace: str | None) -> None:
-    """Point the inner Read at the output, reload it and switch the node's output to it."""
+def show_result(group: Any, output: str, frames: tuple[int, int], source_read: Any = None) -> None:
+    """Point the inner Read at the output, reload it and switch the node's output to it.
+
+    The result is timed as the source: the source Read's colorspace, its file-to-comp frame offset (as an
+    ``offset``, since "start at" counts from each Read's own first frame) and its before/after modes are
+    carried over, so the colourised plate lines up with its input frame for frame.
+    """
     read = group.node(RESULT_READ)
     switch = group.node(SWITCH)
     if read is None or switch is None:
@@ -287,10 +282,22 @@ def show_result(group: Any, output: str, frames: tuple[int, int], source_colorsp
     read["file"].setValue(output)
     for name, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
         read[name].setValue(value)
-    if source_colorspace:
+    if source_read is not None:
         try:
-            read["colorspace"].setValue(source_colorspace)
-        except (ValueError, TypeError):      # a colorspace this Nuke's config does not list: leave Nuke's default
-            pass
+            source = src.source_from_read(source_read, ocio_config())
+        except KinochromeError:
+            source = None
+        if source is not None:
+            try:
+                read["colorspace"].setValue(source.nuke_colorspace)
+            except (ValueError, TypeError):      # a colorspace this Nuke's config does not list: Nuke's default
+                pass
+            for knob, text in (("frame_mode", "offset"), ("frame", str(source.offset)),
+                               ("before", source.before), ("after", source.after)):
+                if read.knob(knob) is not None:
+                    try:
+                        read[knob].setValue(text)
+                    except (ValueError, TypeError):
+                        pass
     read["reload"].execute()
     switch["which"].setValue(1)

@@ -16,6 +16,7 @@ that block and leaves the rest of the user's init.py as it was. Studios can skip
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,9 +25,23 @@ END = "# <<< kinochrome <<<"
 ENV_VENV = "KINOCHROME_VENV"
 
 
-def init_path(home: Path | None = None) -> Path:
-    """The user's Nuke start-up file: ``~/.nuke/init.py`` (Windows: under %USERPROFILE% unless %HOME% is set)."""
-    return Path(home if home is not None else Path.home()) / ".nuke" / "init.py"
+def nuke_home(environ: dict[str, str] | None = None, platform: str | None = None) -> Path:
+    """The folder Nuke reads ``.nuke`` from. On Windows Nuke uses ``%HOME%\\.nuke`` when HOME is set, else
+    ``%USERPROFILE%\\.nuke`` (Foundry, "Loading Gizmos, NDK Plug-ins, and Python and Tcl Scripts"); Python's
+    ``Path.home()`` ignores HOME on Windows since 3.8, so it is read here. Elsewhere ``$HOME``."""
+    env = os.environ if environ is None else environ
+    if (platform or sys.platform).startswith("win"):
+        for name in ("HOME", "USERPROFILE"):
+            if env.get(name):
+                return Path(env[name])
+    elif env.get("HOME"):
+        return Path(env["HOME"])
+    return Path.home()
+
+
+def init_path(home: Path | None = None, environ: dict[str, str] | None = None, platform: str | None = None) -> Path:
+    """The user's Nuke start-up file: ``~/.nuke/init.py`` (Windows: under %HOME% when set, else %USERPROFILE%)."""
+    return Path(home if home is not None else nuke_home(environ, platform)) / ".nuke" / "init.py"
 
 
 def block(venv: Path, package_dir: Path) -> str:

@@ -36,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         frames = parse_frame_range(args.frames) if args.frames else None
         nuke.scriptOpen(args.script)
         if args.node:
-            nodes = [nuke.toNode(name) for name in args.node]
-            missing = [name for name, n in zip(args.node, nodes) if n is None]
+            found = [nuke.toNode(name) for name in args.node]
+            missing = [name for name, n in zip(args.node, found) if n is None]
             if missing:
                 raise KinochromeError(f"{args.script}: no node named {', '.join(missing)}")
+            nodes = [n for n in found if n is not None]
         else:
             nodes = [n for n in nuke.allNodes("Group") if kino_node.is_kinochrome_node(n)]
         if not nodes:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                 group["frame_first"].setValue(frames[0])
                 group["frame_last"].setValue(frames[1])
             try:
-                adapter.require_torch()
+                adapter.require_venv()
                 settings, _shot = kino_node.node_settings(group)
                 adapter.run_sync(group, settings)
             finally:

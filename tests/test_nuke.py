@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import types
 import warnings
 from pathlib import Path
 
@@ -38,6 +37,7 @@ def nuke(monkeypatch):
     spec = importlib.util.spec_from_file_location("nuke", FAKE)
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "nuke", module)
+    monkeypatch.setenv("KINOCHROME_VENV", sys.prefix)          # runs go to this venv's Python, as in Nuke
     spec.loader.exec_module(module)
     _forget_adapter_modules()
     yield module
@@ -343,9 +343,9 @@ def test_bad_settings_give_a_message_and_write_nothing(nuke, adapter, tmp_path, 
     os.unlink(sequence.frame_path(pattern, 1002))                            # a frame went missing since
     assert adapter.on_colorize(group) is None
     assert "missing on disk (1002)" in nuke._fake_messages[-1]
-    monkeypatch.setitem(sys.modules, "torch", None)                          # Nuke's Python without torch
+    monkeypatch.delenv("KINOCHROME_VENV")                                    # no install to run the work in
     assert adapter.on_colorize(group) is None
-    assert nuke._fake_messages[-1] == f"Kinochrome: {adapter.TORCH_MISSING}"
+    assert nuke._fake_messages[-1] == f"Kinochrome: {adapter.VENV_MISSING}"
     assert not out_dir.exists() and not nuke._fake_tasks
 
 
@@ -479,43 +479,21 @@ def test_terminal_ctrl_c_is_exit_130_not_a_traceback(nuke, adapter, tmp_path, ma
 
 # --- panel and farm ------------------------------------------------------------------------------------------
 
-def test_open_panel_in_nuke16_writes_session_and_opens_panel(nuke, adapter, tmp_path, make_sequence, reference,
-                                                            monkeypatch):
-    calls = []
-
-    class FakePanel:
-        def __init__(self, parent=None):
-            calls.append("init")
-
-        def open_path(self, path):
-            calls.append(("open", path))
-
-        def setWindowTitle(self, title):
-            pass
-
-        def show(self):
-            calls.append("show")
-
-    monkeypatch.setitem(sys.modules, "kinochrome.plugin.panel", types.SimpleNamespace(KinochromePanel=FakePanel))
-    nuke.env["NukeVersionMajor"] = 16
+@pytest.mark.parametrize("version", [15, 16])
+def test_open_panel_writes_session_and_runs_the_panel_in_the_venvs_python(nuke, adapter, tmp_path, make_sequence,
+                                                                         reference, monkeypatch, version):
+    """The panel reads frames (OpenImageIO) and previews the model (torch): never inside Nuke's process."""
+    started = []
+    monkeypatch.setattr(adapter.subprocess, "Popen", lambda args: started.append(args))
+    nuke.env["NukeVersionMajor"] = version
     _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
     group["working_size"].setValue(256)
     group["open_panel"].execute()
     session_path = group["session_file"].value()
-    assert calls == ["init", ("open", session_path), "show"]
+    python = str(Path(sys.prefix) / "bin" / "python")
+    assert started == [[python, "-m", "kinochrome.plugin.cli", "panel", session_path]]
     saved = load_session(session_path)
     assert saved.working_size == 256 and [k.frame for k in saved.keyframes] == [1001]     # keyframes kept
-
-
-def test_open_panel_before_nuke16_runs_the_panel_program(nuke, adapter, tmp_path, monkeypatch):
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "kinochrome").write_text("")
-    monkeypatch.setenv("KINOCHROME_VENV", str(venv))
-    started = []
-    monkeypatch.setattr(adapter.subprocess, "Popen", lambda args: started.append(args))
-    adapter.open_panel("/shots/a.kinochrome.json")
-    assert started == [[str(venv / "bin" / "kinochrome"), "panel", "/shots/a.kinochrome.json"]]
 
 
 def test_send_to_farm_writes_an_openjd_bundle(nuke, adapter, tmp_path, make_sequence, reference):
@@ -527,11 +505,11 @@ def test_send_to_farm_writes_an_openjd_bundle(nuke, adapter, tmp_path, make_sequ
     assert not list((tmp_path / "in").glob("shot_kino.*"))                   # nothing rendered here
 
 
-def test_send_to_farm_without_farm_support(nuke, adapter, tmp_path, make_sequence, reference, monkeypatch):
+def test_send_to_farm_failure_is_reported(nuke, adapter, tmp_path, make_sequence, reference):
     _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
-    monkeypatch.setitem(sys.modules, "kinochrome.plugin.farm", None)
+    group["farm_preroll"].setValue(-1)
     assert adapter.on_send_to_farm(group) is None
-    assert "no farm support" in nuke._fake_messages[-1]
+    assert "Send to farm failed: preroll -1" in nuke._fake_messages[-1]
 
 
 # --- Inference route -----------------------------------------------------------------------------------------
@@ -586,7 +564,7 @@ def test_node_deleted_during_a_run(nuke, adapter, tmp_path, make_sequence, refer
     _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
     run = adapter.on_colorize(group)
     nuke.delete(group)
-    run.job.wait(120)
+    run.wait(120)
     nuke._fake_process_events()
     assert "the node is gone" in capsys.readouterr().out
     assert not adapter._RUNS and not nuke._fake_messages
@@ -606,3 +584,161 @@ def test_export_in_half_precision(tmp_path):
     with torch.no_grad():
         out = scripted(torch.rand(1, 4, 32, 32).half())
     assert out.dtype == torch.float16 and torch.isfinite(out).all()
+
+
+# --- issue 17: Nuke as it really behaves ---------------------------------------------------------------------
+
+_HEAVY_BLOCKER = """
+import importlib.abc, importlib.util, os, sys
+HEAVY = ("torch", "cv2", "OpenImageIO")
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HEAVY:
+            raise ImportError("blocked in Nuke's process: " + name)
+        return None
+
+sys.meta_path.insert(0, Block())
+spec = importlib.util.spec_from_file_location("nuke", sys.argv[1])
+nuke = importlib.util.module_from_spec(spec)
+sys.modules["nuke"] = nuke
+spec.loader.exec_module(nuke)
+nuke._fake_run_file(sys.argv[2])                                   # menu.py, as Nuke runs it at GUI start
+read = nuke.nodes.Read(file=sys.argv[3], first=1001, last=1003, origfirst=1001, origlast=1003)
+read["colorspace"].setValue("linear")
+read.setSelected(True)
+group = nuke.menu("Nodes").findItem("Kinochrome/Colorize")._command()
+assert group is not None, nuke._fake_messages
+group["method"].setValue("reinhard")
+group["colorize"].execute()
+import kinochrome.nuke.adapter as adapter
+nuke._fake_process_events(until=lambda: not adapter.running(group), timeout=120)
+print("STATUS", group["status"].value())
+print("MESSAGES", nuke._fake_messages)
+print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in HEAVY))
+"""
+
+
+def test_nuke_process_loads_no_torch_cv2_or_openimageio(tmp_path, make_sequence, reference):
+    """menu.py, a new Kinochrome node and a whole Colorize run, with torch, cv2 and OpenImageIO blocked in the
+    (fake) Nuke process: the work runs in the venv's Python, so everything still works."""
+    pattern = make_sequence(tmp_path / "in", fmt="exr", n=3)
+    from kinochrome.core.session import session_path_for
+
+    write_session(session_path_for(pattern), pattern, reference)
+    env = {**os.environ, "KINOCHROME_VENV": sys.prefix}
+    done = subprocess.run([sys.executable, "-c", _HEAVY_BLOCKER, str(FAKE), str(NUKE_DIR / "menu.py"), pattern],
+                          capture_output=True, text=True, timeout=300, check=False, env=env, cwd=tmp_path)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "STATUS done: 3 frames written" in out and "LOADED []" in out and "MESSAGES []" in out
+    assert len(list((tmp_path / "in").glob("shot_kino.*.exr"))) == 3
+
+
+def test_result_read_keeps_the_source_frame_offset_and_before_after(nuke, adapter, tmp_path, make_sequence):
+    """A Read whose frames 1001-1004 start at comp frame 1 (pipelines set frame_mode/frame): the result Read is
+    shifted the same way, or the colourised plate would sit 1000 frames away from its input."""
+    pattern = make_sequence(tmp_path, fmt="exr", n=4)
+    read = make_read(nuke, pattern)
+    read["frame_mode"].setValue("start at")
+    read["frame"].setValue("1")
+    read["before"].setValue("black")
+    read["after"].setValue("loop")
+    group = adapter.colorize_selected()
+    assert "(shown at 1-4)" in group["source"].value()
+    group["frame_first"].setValue(1002)                              # a part of the shot: still file frames
+    adapter.kino_node.show_result(group, str(tmp_path / "out.####.exr"), (1002, 1004), read)
+    result = group.node("KinoResult")
+    assert (result["frame_mode"].value(), result["frame"].value()) == ("offset", "-1000")   # 1002 shows at 2
+    assert (result["before"].value(), result["after"].value()) == ("black", "loop")
+    read["frame_mode"].setValue("offset")
+    read["frame"].setValue("24")
+    assert adapter.src.source_from_read(read).offset == 24
+    read["frame_mode"].setValue("expression")
+    read["frame"].setValue("frame*2")
+    with pytest.raises(Exception, match="expression"):
+        adapter.src.source_from_read(read)
+
+
+def test_read_path_is_what_nuke_reads_not_the_working_directory(nuke, adapter, tmp_path, make_sequence,
+                                                                 monkeypatch):
+    """Relative paths are the project directory's, expressions and filename filters are applied
+    (nuke.filename), never os.path.abspath against Nuke's working directory."""
+    pattern = make_sequence(tmp_path / "shots" / "in", fmt="exr", n=2)
+    monkeypatch.chdir(tmp_path)                                      # a working directory that is not the project
+    nuke.root()["project_directory"].setValue(str(tmp_path / "shots"))
+    make_read(nuke, "in/shot.####.exr", 1001, 1002)
+    group = adapter.colorize_selected()
+    assert group is not None, nuke._fake_messages
+    assert adapter.kino_node.node_settings(group)[0].input == pattern
+    # an expression and a studio filename filter (cross-platform path map)
+    monkeypatch.setenv("KINO_SHOTS", str(tmp_path / "shots"))
+    nuke.allNodes("Read")[0]["file"].setValue("[getenv KINO_SHOTS]/in/shot.####.exr")
+    assert adapter.kino_node.node_settings(group)[0].input == pattern
+    nuke.addFilenameFilter(lambda name: name.replace("/mnt/studio", str(tmp_path / "shots")))
+    nuke.allNodes("Read")[0]["file"].setValue("/mnt/studio/in/shot.####.exr")
+    assert adapter.kino_node.node_settings(group)[0].input == pattern
+    nuke.root()["project_directory"].setValue("")
+    nuke.allNodes("Read")[0]["file"].setValue("in/shot.####.exr")
+    with pytest.raises(Exception, match="Project Directory"):
+        adapter.kino_node.node_settings(group)
+
+
+def test_windows_nuke_home_follows_percent_home():
+    """Nuke on Windows reads %HOME%\\.nuke when HOME is set; Path.home() ignores HOME there (Python >= 3.8)."""
+    registration = _registration()
+    env = {"HOME": "H:\\nukeuser", "USERPROFILE": "C:\\Users\\artist"}
+    assert str(registration.init_path(environ=env, platform="win32")).startswith("H:\\nukeuser")
+    assert str(registration.init_path(environ={"USERPROFILE": "C:\\Users\\artist"}, platform="win32")).startswith(
+        "C:\\Users\\artist")
+    assert registration.init_path(environ={"HOME": "/home/a"}, platform="linux") == Path("/home/a/.nuke/init.py")
+
+
+def test_export_asks_with_a_save_dialog(nuke, adapter, tmp_path, monkeypatch):
+    """getFilename without type='save' is an open dialog, which cannot pick a .cat that does not exist yet."""
+    target = tmp_path / "new" / "kino.cat"
+    nuke._fake_answers["Save the .cat file as"] = str(target)
+    assert nuke.getFilename("Save the .cat file as", "*.cat") is None                 # the fake as Nuke
+    assert nuke.getFilename("Save the .cat file as", "*.cat", type="save") == str(target)
+
+    def exported(args, on_event=None):
+        Path(args[args.index("-o") + 1]).write_bytes(b"torchscript")
+        return adapter.process.Result(returncode=0)
+
+    monkeypatch.setattr(adapter.process, "run_cli", exported)
+    assert adapter.export_for_inference() == str(target) and target.is_file()
+
+
+def test_send_to_farm_carries_the_nodes_own_session_file(nuke, adapter, tmp_path, make_sequence, reference):
+    """The job uses the node's session file (keyframes with colour points and reference kind), not a session
+    rebuilt from the run settings."""
+    from kinochrome.core.session import ColourPoint
+
+    _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference)
+    session_path = Path(group["session_file"].value())
+    session = load_session(session_path)
+    session.keyframes = [Keyframe(frame=1001, reference=reference, kind="exemplar"),
+                         Keyframe(frame=1003, points=[ColourPoint(x=10, y=10, colour=(0.8, 0.2, 0.1))])]
+    save_session(session, session_path)
+    group["working_size"].setValue(200)
+    path = adapter.on_send_to_farm(group)
+    assert path is not None, nuke._fake_messages
+    params = __import__("json").loads((path.parent / "openjd_parameters.json").read_text())
+    job_session = load_session(params["Session"])
+    assert [(k.frame, k.kind, len(k.points)) for k in job_session.keyframes] == [(1001, "exemplar", 0),
+                                                                                 (1003, "auto", 1)]
+    assert load_session(session_path).working_size == 200          # the node's knobs were saved into its file
+
+
+def test_mypy_checks_the_nuke_adapter_against_types_nuke(tmp_path):
+    """types-nuke (unofficial Nuke 13.2 stubs) is what the adapter is typed against, as Resolve's against
+    fusionscript-stubs. Run from outside the repository: its nuke/ folder would shadow the stubs' ``nuke``."""
+    pytest.importorskip("mypy")
+    if not any((Path(p) / "nuke-stubs").is_dir() for p in sys.path):
+        pytest.skip("types-nuke not installed")
+    files = [str(NUKE_DIR / f) for f in ("adapter.py", "node.py", "source.py", "process.py", "terminal.py",
+                                         "cat.py", "colorspaces.py", "registration.py")]
+    done = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(REPO / "pyproject.toml"),
+                           "--no-error-summary", *files], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -25,7 +25,11 @@ Python API reference (learn.foundry.com/nuke/developers/.../pythondevguide), and
   tuple are wrapped, as in Foundry's ``nuke_internal/executeInMain.py``). The "main thread" is whoever calls :func:`_fake_process_events` (the
   test, standing in for Nuke's event loop) -- code that expects the call to have run at once fails here as it
   would in Nuke.
-* ``message(text)``, ``getFilename``, ``getInput``, ``env`` (``gui``, ``NukeVersionMajor``),
+* ``filename(node, i)`` (expressions and variables expanded, filename filters from ``addFilenameFilter`` run
+  backwards; ``%04d`` kept unless ``REPLACE``), Read ``frame_mode``/``frame``/``before``/``after`` and Root
+  ``project_directory`` (Foundry's Python and Read node references).
+* ``getFilename`` refuses a path that does not exist unless ``type='save'`` (an open dialog cannot pick it).
+* ``message(text)``, ``getInput``, ``env`` (``gui``, ``NukeVersionMajor``),
   ``pluginAddPath(args, addToSysPath=True)`` (prepends to the plugin path and runs that folder's init.py, as
   Nuke does when called from an init.py), ``pluginPath()``, ``scriptOpen``/``scriptSave``.
 
@@ -59,6 +63,8 @@ _main_thread = threading.main_thread()
 _this_node: list[Node] = []
 _plugin_path: list[str] = []
 _menus: dict[str, Menu] = {}
+_filename_filters: list[tuple[Callable[..., Any], tuple, dict]] = []
+_fake_script_path: list[str] = [""]     # nuke.root().name() of the open script
 
 
 def _fake_reset(gui: bool = True, version: int = 15) -> None:
@@ -74,6 +80,8 @@ def _fake_reset(gui: bool = True, version: int = 15) -> None:
     _this_node.clear()
     _plugin_path.clear()
     _menus.clear()
+    _filename_filters.clear()
+    _fake_script_path[0] = ""
     while not _main_queue.empty():
         _main_queue.get_nowait()
     ProgressTask._fake_cancel_at = None
@@ -194,7 +202,18 @@ class String_Knob(Knob):
         return value
 
     def evaluate(self) -> str:
-        return self._value
+        """The value with TCL commands and variables expanded (the fake knows ``[getenv NAME]``, ``$NAME`` /
+        ``$env(NAME)`` and ``[python {nuke.script_directory()}]``)."""
+        return _fake_expand(self._value)
+
+
+def _fake_expand(text: str) -> str:
+    import re
+
+    text = re.sub(r"\[getenv (\w+)\]", lambda m: os.environ.get(m.group(1), ""), text)
+    text = re.sub(r"\$env\((\w+)\)", lambda m: os.environ.get(m.group(1), ""), text)
+    text = text.replace("[python {nuke.script_directory()}]", os.path.dirname(_fake_script_path[0]))
+    return text
 
 
 class File_Knob(String_Knob):
@@ -289,7 +308,12 @@ def _read_knobs() -> list[Knob]:
     reload_._fake_action = lambda node: setattr(node, "_fake_reloads", getattr(node, "_fake_reloads", 0) + 1)
     return [File_Knob("file", "file"), Int_Knob("first", "frame range"), Int_Knob("last", ""),
             Int_Knob("origfirst", "original range"), Int_Knob("origlast", ""), cs, reload_,
-            Enumeration_Knob("on_error", "missing frames", ["error", "black", "checkerboard", "nearest frame"])]
+            Enumeration_Knob("on_error", "missing frames", ["error", "black", "checkerboard", "nearest frame"]),
+            # Read node reference (learn.foundry.com, Read): frame_mode expression / start at / offset with the
+            # number or expression in the string knob "frame"; before/after: hold, loop, bounce, black
+            Enumeration_Knob("frame_mode", "frame", ["expression", "start at", "offset"]), String_Knob("frame", ""),
+            Enumeration_Knob("before", "before", ["hold", "loop", "bounce", "black"]),
+            Enumeration_Knob("after", "after", ["hold", "loop", "bounce", "black"])]
 
 
 def _create_cat_file(node: Node) -> None:
@@ -325,6 +349,7 @@ _BUILTIN_KNOBS: dict[str, Callable[[], list[Knob]]] = {
     "CatFileCreator": _cat_knobs,
     "Inference": lambda: [File_Knob("modelFile", "Model File")],
     "Root": lambda: [Int_Knob("first_frame", "frame range"), Int_Knob("last_frame", ""),
+                     File_Knob("project_directory", "project directory"),
                      Enumeration_Knob("OCIO_config", "OpenColorIO config",
                                       ["nuke-default", "aces_1.2", "fn-nuke_cg-config-v1.0.0_aces-v1.3_ocio-v2.1",
                                        "custom"])],
@@ -640,9 +665,49 @@ def message(prompt: str) -> None:
         print(prompt)
 
 
+REPLACE = 1        # nuke.REPLACE: substitute the frame number in nuke.filename
+
+
+def addFilenameFilter(call: Callable[..., Any], args: tuple = (), kwargs: dict[str, Any] | None = None,
+                      nodeClass: str = "*") -> None:
+    """Foundry: "Add a function to modify filenames before Nuke passes them to the operating system ... None is
+    the same as returning the string unchanged. All added functions are called in backwards order."""
+    _filename_filters.append((call, tuple(args), dict(kwargs or {})))
+
+
+def filename(node: Node, i: int | None = None) -> str | None:
+    """Foundry's ``nuke.filename(node, i)``: "the current filename ... All expansion of commands and variables is
+    done. However by default it will still have %04d sequences in it"; None when the node has no filename.
+    The fake expands (see ``String_Knob.evaluate``), then runs the filename filters in backwards order. It does
+    not make a relative path absolute (the reference does not say that it does)."""
+    knob = node.knob("file")
+    if knob is None or not str(knob.value()):
+        return None
+    text = _fake_expand(str(knob.value()))
+    for call, args, kwargs in reversed(_filename_filters):
+        changed = call(text, *args, **kwargs)
+        if changed is not None:
+            text = changed
+    if i == REPLACE:
+        import re
+
+        text = re.sub(r"%0?(\d*)d", lambda m: f"{_fake_frame[0]:0{m.group(1) or 1}d}", text)
+    return text
+
+
+_fake_frame = [1]
+
+
 def getFilename(message: str, pattern: str | None = None, default: str | None = None, favorites: str | None = None,
                 type: str | None = None, multiple: bool = False) -> str | None:
-    return _fake_answers.get(message, default)
+    """The file browser. Without ``type='save'`` it is an *open* dialog, which only accepts a file that exists
+    (types-nuke 13.2 ``getFilename(message, pattern, default, favorites, type, multiple)``; Foundry: type
+    'save' makes it a save dialog): the fake returns None for a path that does not exist, as the artist cannot
+    pick one."""
+    answer = _fake_answers.get(message, default)
+    if answer and type != "save" and not os.path.exists(answer):
+        return None
+    return answer
 
 
 def getInput(prompt: str, default: str = "") -> str | None:
