@@ -1,12 +1,13 @@
 """The ``kinochrome`` command line: parses, calls the job API, reports. The work lives in the job API.
 
-Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted.
+Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -32,7 +33,10 @@ def parse_ref(text: str) -> Keyframe:
     frame, sep, image = text.partition("=")
     if not sep or not frame.strip().lstrip("-").isdigit() or not image:
         raise UsageError(f"--ref: expected FRAME=IMAGE (e.g. 1001=ref.png), got {text!r}")
-    return Keyframe(frame=int(frame), reference=str(Path(image).resolve()))
+    if len(frame.strip()) > 15:
+        raise UsageError(f"--ref: frame number of up to 15 digits expected, got {frame[:20]!r}...")
+    # absolute, symlinks kept: Path.resolve() raises on a symlink loop, and the reader names the file as given
+    return Keyframe(frame=int(frame), reference=os.path.abspath(os.path.expanduser(image)))
 
 
 def _frames(text: str | None) -> tuple[int, int] | None:
@@ -160,14 +164,21 @@ def run_with_reporting(settings: JobSettings, json_lines: bool, quiet: bool) -> 
             summary_box.append(event.summary)
         reporter(event)
 
+    received: list[int] = []
+
     def on_sigint(signum: int, frame: Any) -> None:
+        received.append(signum)
         if token.cancelled:  # a second Ctrl-C stops at once
             raise KeyboardInterrupt
         token.cancel()
         if not json_lines:
-            print("\nkinochrome: interrupt: finishing the frame in flight (Ctrl-C again to abort)", file=sys.stderr)
+            what = "interrupt" if signum == signal.SIGINT else "terminate"
+            print(f"\nkinochrome: {what}: finishing the frame in flight (Ctrl-C again to abort)", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, on_sigint) if _main_thread() else None
+    # SIGTERM (kill, a farm cancelling a task, a shutdown) is handled as Ctrl-C: the frame in flight lands
+    # whole or not at all, temp files are removed, and the exit status says which signal it was (143).
+    handled = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {sig: signal.signal(sig, on_sigint) for sig in handled} if _main_thread() else None
     started = time.monotonic()
     try:
         summary = run_job(settings, on_event, token)
@@ -177,11 +188,12 @@ def run_with_reporting(settings: JobSettings, json_lines: bool, quiet: bool) -> 
             print(json.dumps({"event": "cancelled", "message": str(exc)}), flush=True)
         else:
             print(f"kinochrome: interrupted: {exc} ({time.monotonic() - started:.1f}s)", file=sys.stderr)
-        return 130
+        return 143 if received and received[-1] == getattr(signal, "SIGTERM", None) else 130
     finally:
         reporter.close()
         if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     report_summary(summary, json_lines)
     return 1 if summary.failed else 0
 

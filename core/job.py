@@ -47,6 +47,7 @@ class JobSettings:
     confidence_aov: bool = False                 # write the hint confidence as an extra channel
     base_dir: Path | None = None                 # relative reference paths resolve against this
     stateless: bool = False                      # reset the LSTM state every frame (evaluation only)
+    session_file: Path | None = None             # the session the settings came from (never written over)
 
     @classmethod
     def from_session(cls, session: Session, **overrides: Any) -> JobSettings:
@@ -67,6 +68,7 @@ class JobSettings:
             device=session.device,
             out_bit_depth=session.out_bit_depth,
             base_dir=base,
+            session_file=session.path,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import colour, config, frameio, references, sequence
+from . import colour, config, frameio, outputs, references, sequence
 from .cuts import is_cut
 from .errors import (
     Cancelled,
@@ -70,8 +70,8 @@ def validate_settings(settings: JobSettings) -> None:
         raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {settings.method!r}")
     if settings.device not in config.DEVICES:
         raise UsageError(f"--device: expected one of {', '.join(config.DEVICES)}, got {settings.device!r}")
-    if settings.threads is not None and settings.threads < 1:
-        raise UsageError(f"--threads: expected a positive number of threads, got {settings.threads}")
+    if settings.threads is not None and not 1 <= settings.threads <= config.MAX_THREADS:
+        raise UsageError(f"--threads: expected 1..{config.MAX_THREADS} threads, got {settings.threads}")
     if settings.preroll < 0:
         raise UsageError(f"--preroll: expected a non-negative number of frames, got {settings.preroll}")
     if settings.mode not in MODES:
@@ -133,8 +133,9 @@ def check_job(settings: JobSettings) -> None:
                              + (f"; also frames {format_frames(empty[1:])}" if len(empty) > 1 else ""))
     if settings.method == "model":
         from .model.registry import resolve_model
+        from .model.weights import load_network
 
-        resolve_model(settings.model)
+        load_network(resolve_model(settings.model))  # as a run does before its first frame: card, tensors, NaN
     require_reference(settings)
     if not settings.keyframes or not shot.frames:
         return
@@ -214,6 +215,7 @@ class ShotPipeline:
                                 "(use --missing hold or --missing skip to go on)")
         out_pattern = sequence.output_shot_pattern(s.output, shot)
         frameio.check_output_writable(str(Path(out_pattern).parent))
+        frameio.check_bit_depth(out_pattern, s.out_bit_depth)
 
         source_of: dict[int, int] = {}
         previous: int | None = None
@@ -225,11 +227,21 @@ class ShotPipeline:
                 source_of[f] = previous
         write = sorted(source_of)
         if s.missing == "hold" and shot.missing:
-            self.warnings.append(f"{shot.pattern}: missing frames {format_frames(shot.missing)} hold the "
-                                 "previous frame")
+            held = [f for f in shot.missing if f in source_of]
+            lead = [f for f in shot.missing if f not in source_of]
+            if held:
+                self.warnings.append(f"{shot.pattern}: missing frames {format_frames(held)} hold the previous frame")
+            if lead:  # nothing before them to hold
+                self.warnings.append(f"{shot.pattern}: missing frames {format_frames(lead)} come before the first "
+                                     f"frame on disk ({shot.frames[0]}): nothing to hold, not written")
         elif shot.missing:
             self.warnings.append(f"{shot.pattern}: missing frames {format_frames(shot.missing)} skipped")
 
+        outputs.check_reads_spared(out_pattern, write, outputs.files_read(s, resolved_keyframes(s)))
+        # One writer per output frame range: the lock is taken before temp files of a killed run are cleared,
+        # so a second run cannot delete the first one's frame in flight. run() releases it.
+        self._lock = outputs.OutputLock(out_pattern, shot.first, shot.last)
+        self._lock.acquire()
         remove_stale_temp_files(out_pattern, write)
         existing = [f for f in write if os.path.exists(sequence.frame_path(out_pattern, f))]
         kept: list[int] = []
@@ -238,7 +250,10 @@ class ShotPipeline:
                               f"({len(existing)} of {len(write)} frames); use --overwrite or --resume")
         if s.mode == "resume" and existing:
             like = frameio.read_frame(shot.path(shot.frames[0]), layer=s.layer, frame=shot.frames[0])
-            kept = [f for f in existing if frameio.check_output_frame(sequence.frame_path(out_pattern, f), like)]
+            inputs = [shot.path(f) for f in shot.frames]
+            # an output that is a hardlink to an input frame holds the uncoloured picture: not done
+            kept = [f for f in existing if frameio.check_output_frame(sequence.frame_path(out_pattern, f), like)
+                    and not outputs.links_to_input(sequence.frame_path(out_pattern, f), inputs)]
         todo = [f for f in write if f not in set(kept)]
 
         process = list(todo)
@@ -300,6 +315,15 @@ class ShotPipeline:
 
     # ------------------------------------------------------------------ run
     def run(self) -> Iterator[JobEvent]:
+        """The run's events; the output lock taken when planning is released however it ends."""
+        self._lock: outputs.OutputLock | None = None
+        try:
+            yield from self._run()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _run(self) -> Iterator[JobEvent]:
         s = self.settings
         started = time.monotonic()
         validate_settings(s)
@@ -380,7 +404,7 @@ class ShotPipeline:
                 if f is None:
                     return
                 src = plan.source_of.get(f, f)
-                reads.append((f, reader.submit(read_prepared, plan.shot.path(src), s.layer, src, cs)))
+                reads.append((f, reader.submit(read_prepared, plan.shot.path(src), s.layer, src, cs, full_size)))
 
         def finish_write(block: bool) -> Iterator[JobEvent]:
             nonlocal index
@@ -579,10 +603,13 @@ def remove_stale_temp_files(out_pattern: str, frames: list[int]) -> list[str]:
     return removed
 
 
-def read_prepared(path: str, layer: str | None, frame: int, colourspace: str
-                  ) -> tuple[frameio.Frame, np.ndarray, int]:
-    """Reader-thread work: the frame, its full-resolution L* and its count of NaN/Inf pixels."""
-    f = frameio.read_frame(path, layer, frame)
+def read_prepared(path: str, layer: str | None, frame: int, colourspace: str,
+                  size: tuple[int, int] | None = None) -> tuple[frameio.Frame, np.ndarray, int]:
+    """Reader-thread work: the frame, its full-resolution L* and its count of NaN/Inf pixels.
+
+    ``size``: the shot's (width, height); a frame of another size is refused from its header, before decoding.
+    """
+    f = frameio.read_frame(path, layer, frame, size=size)
     lightness, nonfinite = colour.lightness_and_nonfinite(frameio.straight_rgb(f), colourspace)
     return f, lightness, nonfinite
 

@@ -24,12 +24,13 @@ from functools import lru_cache
 
 import fileseq
 
+from . import config
 from .config import OUTPUT_SUFFIX
 from .errors import OutputError, SequenceError, UsageError
 
 PAD_STYLE = fileseq.PAD_STYLE_HASH1  # '#' = one digit, like Nuke
 _TOKEN_RE = re.compile(r"#+|@+|%0?\d*d|\$F\d*")
-_RANGE_RE = re.compile(r"^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?$")
+_RANGE_RE = re.compile(r"^\s*(-?\d{1,15})\s*(?:-\s*(-?\d{1,15})\s*)?$")  # 15 digits: no absurd ints
 _TRAILING_NUMBER_RE = re.compile(r"^(.*?)(\d+)(\.[^./\\]+)$")
 
 
@@ -116,9 +117,10 @@ def frame_path(pattern: str, frame: int) -> str:
 
 def parse_frame_range(text: str) -> tuple[int, int]:
     """``"1001-1100"`` -> (1001, 1100); ``"1001"`` -> (1001, 1001). UsageError otherwise."""
-    match = _RANGE_RE.match(str(text))
+    match = _RANGE_RE.match(str(text)[:100])
     if not match:
-        raise UsageError(f"--frames: expected A-B, got {text!r}")
+        shown = repr(text) if len(str(text)) <= 40 else repr(str(text)[:30]) + f"... ({len(str(text))} characters)"
+        raise UsageError(f"--frames: expected A-B (frame numbers of up to 15 digits), got {shown}")
     first = int(match.group(1))
     last = int(match.group(2)) if match.group(2) is not None else first
     if last < first:
@@ -136,8 +138,8 @@ def _frames_on_disk(folder: str, head: str, padding: int, tail: str) -> dict[int
         return found
     for name in names:
         match = number.match(name)
-        if not match:
-            continue
+        if not match or len(match.group(1)) > 15 or not os.path.isfile(os.path.join(folder or ".", name)):
+            continue  # a folder named like a frame is not a frame
         digits = match.group(1).lstrip("-")
         # Nuke semantics: exactly `padding` digits, or more digits without a leading zero (10000 in ####).
         if len(digits) == padding or (len(digits) > padding and not digits.startswith("0")):
@@ -145,14 +147,25 @@ def _frames_on_disk(folder: str, head: str, padding: int, tail: str) -> dict[int
     return found
 
 
+def check_frame_range(first: int, last: int, shown: str, on_disk: set[int] | None = None) -> None:
+    """SequenceError for a range longer than :func:`config.max_frames` (a typo such as 1001-1000000000000,
+    which would otherwise be walked frame by frame), naming the range, the limit and what is on disk."""
+    limit = config.max_frames()
+    if last - first + 1 > limit:
+        disk = f"; on disk: {min(on_disk)}-{max(on_disk)}" if on_disk else ""
+        raise SequenceError(f"{shown}: frames {first}-{last} are {last - first + 1} frames, over the limit of "
+                            f"{limit} (set {config.ENV_MAX_FRAMES} to raise it){disk}")
+
+
 def _make_shot(pattern: str, on_disk: set[int], frames: tuple[int, int] | None, padding: int) -> Shot:
     if frames is None:
         first, last = min(on_disk), max(on_disk)
     else:
         first, last = frames
-    wanted = range(first, last + 1)
-    present = tuple(f for f in wanted if f in on_disk)
-    missing = tuple(f for f in wanted if f not in on_disk)
+    check_frame_range(first, last, pattern, on_disk)
+    present = tuple(sorted(f for f in on_disk if first <= f <= last))
+    have = set(present)
+    missing = tuple(f for f in range(first, last + 1) if f not in have)
     return Shot(pattern=pattern, first=first, last=last, frames=present, missing=missing, padding=padding)
 
 
@@ -272,7 +285,25 @@ def output_shot_pattern(output: str | None, shot: Shot) -> str:
                 f"{output}: no frame token (####, %04d or @@@@) for a {shot.last - shot.first + 1}-frame input")
         else:
             result = expanded
-    for frame in shot.frame_range:
+    for frame in shot.frames:
         if same_file(frame_path(result, frame), shot.path(frame)):
             raise OutputError(f"{output or result}: output is the input ({shot.path(frame)}); choose another output")
     return result
+
+
+def pattern_frame(pattern: str, path: str) -> int | None:
+    """The frame number ``path`` has in ``pattern`` (folders compared resolved), None when it is not one of
+    its frames. For a pattern without a frame token: 0 when ``path`` is that file."""
+    if not has_frame_token(pattern):
+        return 0 if same_file(pattern, path) else None
+    folder, head, padding, tail = _split(pattern)
+    if os.path.normcase(os.path.realpath(folder or ".")) != os.path.normcase(os.path.realpath(os.path.dirname(
+            os.path.abspath(path)))):
+        return None
+    match = re.match(rf"^{re.escape(head)}(-?\d+){re.escape(tail)}$", os.path.basename(path))
+    if not match:
+        return None
+    digits = match.group(1).lstrip("-")
+    if len(digits) == padding or (len(digits) > padding and not digits.startswith("0")):
+        return int(match.group(1))
+    return None

@@ -13,6 +13,7 @@ import difflib
 import json
 import math
 import os
+import stat
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +26,10 @@ SESSION_VERSION = 1
 SESSION_SUFFIX = ".kinochrome.json"
 METHODS = ("model", "histogram", "reinhard", "knn")
 REFERENCE_KINDS = ("auto", "painted", "exemplar")
+#: Largest point or stroke radius, pixels (a 16K frame's diagonal is under 20000).
+MAX_RADIUS = 100_000.0
+#: Largest coordinate accepted before the frame-size check (which needs the shot) runs.
+MAX_COORDINATE = 1e9
 
 
 @dataclass
@@ -132,14 +137,30 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
 def load_session(path: str | os.PathLike[str]) -> Session:
     """Read and validate a session file; raises SessionError naming the file and field."""
     path = Path(path)
+    limit = config.MAX_SESSION_BYTES
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            # a FIFO would block forever, /dev/zero would be read until memory runs out
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise SessionError(f"{path}: {kind}; a session is a .kinochrome.json file")
+        if st.st_size > limit:
+            raise SessionError(f"{path}: {st.st_size} bytes, over the {limit}-byte limit of a session file")
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+        if len(raw) > limit:
+            raise SessionError(f"{path}: over the {limit}-byte limit of a session file")
+        doc = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise SessionError(f"{path}: session file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SessionError(f"{path}: cannot read session file ({exc})") from None
     except json.JSONDecodeError as exc:
         raise SessionError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise SessionError(f"{path}: JSON nested too deeply to be a session file") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise SessionError(f"{path}: not a session file ({str(exc).splitlines()[0][:80]})") from None
     session = session_from_dict(doc, source=path.name)
     session.path = path.resolve()
     return session
@@ -152,7 +173,10 @@ class _Reader:
         self.source = source
 
     def fail(self, where: str, what: str, got: Any) -> SessionError:
-        shown = repr(got)
+        try:
+            shown = repr(got)
+        except ValueError:  # an int too long to print
+            shown = f"an integer of over {4300} digits"
         if len(shown) > 80:  # a whole document where an object belongs would not make a one-line error
             shown = shown[:60] + f"... ({type(got).__name__})"
         return SessionError(f"{self.source}: {where}: {what}, got {shown}")
@@ -176,9 +200,10 @@ class _Reader:
 
     def xy(self, value: Any, where: str) -> tuple[float, float]:
         if (isinstance(value, list) and len(value) == 2
-                and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in value)):
+                and all(isinstance(c, (int, float)) and not isinstance(c, bool) and abs(c) <= MAX_COORDINATE
+                        for c in value)):  # NaN fails the comparison, so it is refused too
             return float(value[0]), float(value[1])
-        raise self.fail(where, "expected [x, y] numbers", value)
+        raise self.fail(where, f"expected [x, y] finite numbers within +-{MAX_COORDINATE:g}", value)
 
     def get(self, doc: dict[str, Any], key: str, where: str, kind: str, default: Any = ...,
             choices: tuple[str, ...] | None = None) -> Any:
@@ -189,12 +214,17 @@ class _Reader:
             return default
         value = doc[key]
         if kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(here, "expected an integer", value)
+            if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 10 ** 15:
+                raise self.fail(here, "expected an integer (up to 15 digits)", value)
         elif kind == "number":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.fail(here, "expected a number", value)
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value) or abs(value) > MAX_COORDINATE:
+                raise self.fail(here, f"expected a finite number within +-{MAX_COORDINATE:g}", value)
         elif kind == "str":
             if not isinstance(value, str) or not value:
                 raise self.fail(here, "expected a non-empty string", value)
@@ -227,6 +257,8 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
     version = doc.get("kinochrome_session")
     if isinstance(version, bool) or not isinstance(version, int):
         raise r.fail("kinochrome_session", "expected the format version (an integer)", version)
+    if version > 1_000_000:
+        raise r.fail("kinochrome_session", "expected the format version (a small integer)", version)
     if version > SESSION_VERSION:
         raise SessionError(f"{source}: written by a newer Kinochrome (session format {version}; "
                            f"this version reads up to {SESSION_VERSION}): upgrade Kinochrome")
@@ -238,9 +270,10 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
     r.known(shot, "shot", ("path", "frames", "colourspace", "layer"))
     frames = r.get(shot, "frames", "shot", "list", None)
     if frames is not None:
-        if (len(frames) != 2 or any(isinstance(f, bool) or not isinstance(f, int) for f in frames)
-                or frames[0] > frames[1]):
-            raise r.fail("shot.frames", "expected [first, last] integers with first <= last", frames)
+        if (len(frames) != 2 or any(isinstance(f, bool) or not isinstance(f, int) or abs(f) >= 10 ** 15
+                                    for f in frames) or frames[0] > frames[1]):
+            raise r.fail("shot.frames", "expected [first, last] integers (up to 15 digits) with first <= last",
+                         frames)
         frames = (frames[0], frames[1])
     output = r.get(doc, "output", "", "obj", {})
     r.known(output, "output", ("path", "bit_depth"))
@@ -263,8 +296,8 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
             pd = r.obj(pd, pw)
             r.known(pd, pw, ("x", "y", "colour", "radius"))
             radius = r.get(pd, "radius", pw, "number", 8.0)
-            if radius <= 0:
-                raise r.fail(f"{pw}.radius", "expected a positive radius", radius)
+            if not 0 < radius <= MAX_RADIUS:
+                raise r.fail(f"{pw}.radius", f"expected a radius in (0, {MAX_RADIUS:g}] pixels", radius)
             points.append(ColourPoint(x=r.get(pd, "x", pw, "number"), y=r.get(pd, "y", pw, "number"),
                                       colour=r.colour(pd.get("colour"), f"{pw}.colour"), radius=radius))
         strokes = []
@@ -276,8 +309,8 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
             if not pts:
                 raise r.fail(f"{sw}.points", "expected a list of [x, y]", pts)
             radius = r.get(sd, "radius", sw, "number", 4.0)
-            if radius <= 0:
-                raise r.fail(f"{sw}.radius", "expected a positive radius", radius)
+            if not 0 < radius <= MAX_RADIUS:
+                raise r.fail(f"{sw}.radius", f"expected a radius in (0, {MAX_RADIUS:g}] pixels", radius)
             strokes.append(Stroke(points=[r.xy(p, f"{sw}.points[{n}]") for n, p in enumerate(pts)],
                                   colour=r.colour(sd.get("colour"), f"{sw}.colour"), radius=radius))
         keyframes.append(Keyframe(frame=frame, reference=r.get(kd, "reference", where, "str", None),

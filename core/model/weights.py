@@ -63,6 +63,8 @@ def check_container(path: Path) -> dict:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ModelError(f"{path}: not a safetensors file (header is not JSON)") from None
+    except (RecursionError, ValueError):  # nested 100,000 deep, or an integer of 5,000 digits
+        raise ModelError(f"{path}: not a safetensors file (header is not a flat tensor table)") from None
     if not isinstance(header, dict):
         raise ModelError(f"{path}: not a safetensors file (bad header)")
     try:
@@ -116,6 +118,7 @@ def load_network(path: Path) -> tuple[KinoNet, dict]:
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own (Rust) error types
         raise ModelError(f"{path}: unreadable safetensors file ({exc})") from None
+    check_finite(path, state)
     try:
         weights = card.get("rebalance_weights")
         net = KinoNet(config, torch.tensor(card["bins"], dtype=torch.float32),
@@ -125,6 +128,16 @@ def load_network(path: Path) -> tuple[KinoNet, dict]:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{path}: weights do not match the architecture in its card ({first[:200]})") from None
     return net.eval(), card
+
+
+def check_finite(path: Path, state: dict[str, torch.Tensor]) -> None:
+    """ModelError naming the tensors of ``state`` that hold NaN or infinite values (damaged weights colour
+    nothing: every output is grey). One pass over the weights, a few milliseconds."""
+    bad = {name: int((~torch.isfinite(t)).sum()) for name, t in state.items()
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())}
+    if bad:
+        names = ", ".join(list(bad)[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise ModelError(f"{path}: damaged weights: {sum(bad.values())} NaN or infinite values (in {names})")
 
 
 def weights_metadata(path: Path) -> dict:
