@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sys
 import sysconfig
 from collections.abc import Sequence
@@ -49,6 +50,10 @@ OPENJD_PARAMS_NAME = "openjd_parameters"     # the same values as a mapping, for
 ASSET_REFERENCES_NAME = "asset_references"   # Deadline Cloud job attachments: inputs / outputs
 METHODS = ("model", "histogram", "reinhard", "knn")
 PROGRAM = "kinochrome"
+#: AWS Deadline Cloud accepts a CHUNK[INT] task parameter whose ``defaultTaskCount`` is at most 150 frames
+#: (Deadline Cloud's limits for the TASK_CHUNKING extension); OpenJD jobs are chunked at most this long.
+DEADLINE_CLOUD_MAX_CHUNK = 150
+REFERENCES_DIR = "references"          # the job's copies of the keyframe reference images
 
 # Runs with the install's own Python when a session enters the job environment: puts the install's bin folder
 # first on PATH and sets VIRTUAL_ENV for the job's later actions (OpenJD's ``openjd_env:`` stdout protocol).
@@ -122,6 +127,7 @@ class FarmJob:
     keyframes: tuple[Keyframe, ...] = ()  # keyframes to carry when there is no session file (absolute refs)
     overwrite: bool = False     # tasks replace output frames already there (else --resume keeps them)
     existing: int = 0           # output frames of the range on disk when the job was planned
+    notes: tuple[str, ...] = ()  # what was changed from the request (a chunk clamped to the farm's limit)
 
     @property
     def frames(self) -> str:
@@ -153,8 +159,10 @@ def _job_name(shot_pattern: str) -> str:
 
 
 def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str | os.PathLike[str] | None = None,
-             kinochrome_bin: str | os.PathLike[str] | None = None) -> FarmJob:
+             kinochrome_bin: str | os.PathLike[str] | None = None, max_chunk: int | None = None) -> FarmJob:
     """Check a shot for the farm and resolve everything a task needs. Writes nothing.
+
+    ``max_chunk`` clamps the chunk size (OpenJD jobs: :data:`DEADLINE_CLOUD_MAX_CHUNK`), noted in ``notes``.
 
     Raises UsageError (chunk size 0 or larger than the shot, negative preroll, unknown method), SequenceError
     (no such shot, missing frames in the range), OutputError (the output would overwrite the input frames), or
@@ -177,6 +185,11 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
         raise SequenceError(f"{shot.pattern}: missing frames {format_frames(shot.missing)}; a farm job needs "
                             f"every frame (render the gaps or pick a range with --frames)")
     chunk_ranges(first, last, chunk)           # raises for a chunk larger than the shot
+    notes: list[str] = []
+    if max_chunk is not None and chunk > max_chunk:
+        notes.append(f"chunk size {chunk} is more than Deadline Cloud takes for one task ({max_chunk} frames): "
+                     f"the job uses chunks of {max_chunk}")
+        chunk = max_chunk
     # What each task's colorize would refuse before its first frame (model, device, references, keyframes,
     # empty frame files ...) is refused here, once, instead of by every task on the farm.
     check_job(settings)
@@ -207,7 +220,7 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
         # one sheet per shot: two shots writing into one folder must not overwrite each other's
         review=os.path.join(os.path.dirname(output), f"{shot_stem(shot_pattern)}_{REVIEW_NAME}"),
         name=_job_name(shot_pattern), flags=tuple(_setting_flags(settings)), keyframes=keyframes,
-        overwrite=settings.mode == "overwrite", existing=existing,
+        overwrite=settings.mode == "overwrite", existing=existing, notes=tuple(notes),
     )
 
 
@@ -351,14 +364,18 @@ def build_openjd_template(job: FarmJob) -> dict[str, Any]:
                     os.path.dirname(job.output), object_type="DIRECTORY", data_flow="OUT"),
         {"name": "Method", "type": "STRING", "description": "Colouriser.", "default": job.method,
          "allowedValues": list(METHODS)},
-        {"name": "Model", "type": "STRING", "description": "Model name or path (method 'model').",
-         "default": job.model, "minLength": 1},
+        # a weights file is a PATH, so that path mapping and job attachments reach it; a name stays a STRING
+        # (OpenJD maps only PATH parameters: jobtemplate-2023-09, "Path Mapping")
+        (_path_param("Model", "Model weights file (.safetensors).", job.model, object_type="FILE",
+                     data_flow="IN") if model_is_file(job) else
+         {"name": "Model", "type": "STRING", "description": "Model name (method 'model'); found on each worker.",
+          "default": job.model, "minLength": 1}),
         {"name": "Device", "type": "STRING", "description": "auto | cpu | cuda | mps", "default": job.device,
          "minLength": 1},
         {"name": "Frames", "type": "STRING", "description": "Frame range to colourise, e.g. 1001-1100.",
          "default": job.frames, "minLength": 1},
         {"name": "ChunkSize", "type": "INT", "description": "Frames per task.", "default": job.chunk,
-         "minValue": 1},
+         "minValue": 1, "maxValue": DEADLINE_CLOUD_MAX_CHUNK},
         {"name": "Preroll", "type": "INT", "description": "Frames read before each chunk to warm the model.",
          "default": job.preroll, "minValue": 0},
         _path_param("KinochromeBin", "Folder holding the kinochrome command (the install's venv bin).",
@@ -415,6 +432,13 @@ def build_openjd_template(job: FarmJob) -> dict[str, Any]:
     }
 
 
+def model_is_file(job: FarmJob) -> bool:
+    """True when the job's model is a weights file (a path), not a name each worker looks up."""
+    from kinochrome.core.model.registry import is_model_path
+
+    return job.method == "model" and os.path.isabs(job.model) and is_model_path(job.model)
+
+
 def job_parameter_values(job: FarmJob) -> dict[str, Any]:
     """The job's parameter values (name -> value), as written to the parameter files."""
     values: dict[str, Any] = {"Shot": job.shot, "Output": job.output}
@@ -429,9 +453,11 @@ def job_parameter_values(job: FarmJob) -> dict[str, Any]:
     return values
 
 
-def _asset_references(job: FarmJob, settings: JobSettings) -> dict[str, Any]:
+def _asset_references(job: FarmJob, references: Sequence[str] = ()) -> dict[str, Any]:
     files = [job.session] if job.session else []
-    files += [k.reference for k in _absolute_keyframes(settings) if k.reference]
+    files += list(references)
+    if model_is_file(job):
+        files.append(job.model)
     return {"assetReferences": {
         "inputs": {"filenames": files, "directories": [os.path.dirname(job.shot)]},
         "outputs": {"directories": [os.path.dirname(job.output)]},
@@ -487,33 +513,83 @@ def write_openjd_job(settings: JobSettings, job_dir: str | os.PathLike[str], chu
     ``job_dir`` receives ``template.yaml``, ``parameter_values.yaml`` (Deadline Cloud's ``parameterValues``
     list), ``openjd_parameters.json`` (the same values as a mapping, for ``openjd run -p file://...``) and
     ``asset_references.yaml`` (Deadline Cloud job attachments); ``.json`` instead of ``.yaml`` without PyYAML.
-    Settings with keyframes but no ``session_path`` (a host's "Send to farm" without a saved session) also get
-    ``shot.kinochrome.json``, a session file made from the settings, which the tasks then use.
+    A job with a session (``session_path``, or keyframes in the settings) gets its own ``shot.kinochrome.json``:
+    that session's contents with every keyframe reference copied to ``references/`` and named relative to it,
+    so the ``Session`` PATH parameter is all a task needs under path mapping or job attachments. A model given
+    as a weights file is a PATH parameter too; a model name stays a STRING. Chunks are at most
+    :data:`DEADLINE_CLOUD_MAX_CHUNK` frames (``job.notes`` says when that clamped the request).
     The folder is a Deadline Cloud job bundle: ``deadline bundle submit JOBDIR``. Nothing is written (not even
     ``job_dir``) when validation fails: UsageError, SequenceError, OutputError.
     """
-    job = plan_job(settings, chunk, preroll, session_path, kinochrome_bin)
+    job = plan_job(settings, chunk, preroll, session_path, kinochrome_bin, max_chunk=DEADLINE_CLOUD_MAX_CHUNK)
     job_dir = Path(job_dir).absolute()
     if job_dir.exists() and not job_dir.is_dir():
         raise OutputError(f"{job_dir}: exists and is not a folder")
-    session = None
-    if job.keyframes:              # keyframes but no session file: the job carries its own session
-        session = _session_for(job, settings)
-        job = replace(job, session=str(job_dir / f"{JOB_SESSION_STEM}{SESSION_SUFFIX}"), keyframes=())
+    # The job carries its own session: the given file (or one made from the settings), its keyframe references
+    # copied into the job folder and named relative to the session. OpenJD maps only PATH parameters, so with
+    # path mapping or job attachments the Session parameter moves and the references move with it; absolute
+    # reference paths inside a session would still name the submitter's disks.
+    session: Session | None = None
+    copies: list[tuple[str, Path]] = []
+    job_session = job_dir / f"{JOB_SESSION_STEM}{SESSION_SUFFIX}"
+    if job.session is not None or job.keyframes:
+        session = _job_session(job, settings)
+        copies = _reference_copies(session, job_dir)
+        job = replace(job, session=str(job_session), keyframes=())
     template = build_openjd_template(job)
     values = job_parameter_values(job)
     try:
         job_dir.mkdir(parents=True, exist_ok=True)
+        for source, target in copies:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
         if session is not None:
-            save_session(session, job.session)
+            save_session(session, job_session)
         path = _dump(job_dir / TEMPLATE_NAME, template)
         _dump(job_dir / PARAMETER_VALUES_NAME,
               {"parameterValues": [{"name": k, "value": v} for k, v in values.items()]}, ascii_only=True)
         _dump(job_dir / OPENJD_PARAMS_NAME, values, ascii_only=True, fmt="json")
-        _dump(job_dir / ASSET_REFERENCES_NAME, _asset_references(job, settings), ascii_only=True)
+        _dump(job_dir / ASSET_REFERENCES_NAME, _asset_references(job, [str(t) for _, t in copies]),
+              ascii_only=True)
     except OSError as exc:
         raise OutputError(f"{job_dir}: cannot write the job ({exc.strerror or exc})") from None
     return path
+
+
+def _job_session(job: FarmJob, settings: JobSettings) -> Session:
+    """The session the job's tasks read: the given session file's contents (keyframes, colour points, strokes,
+    every setting), else one made from the settings; references absolute for now."""
+    if job.session is not None:
+        from kinochrome.core.session import load_session
+
+        session = load_session(job.session)
+        keys = [replace(k, reference=session.resolve(k.reference)) for k in session.keyframes]
+    else:
+        session = _session_for(job, settings)
+        keys = list(session.keyframes)
+    session.keyframes = keys
+    session.shot, session.output = job.shot, job.output
+    session.path = None
+    return session
+
+
+def _reference_copies(session: Session, job_dir: Path) -> list[tuple[str, Path]]:
+    """Point the session's references at copies under ``job_dir/references`` (relative names); the copies to
+    make. UsageError for a reference that is not there."""
+    copies: list[tuple[str, Path]] = []
+    seen: dict[str, str] = {}
+    for i, key in enumerate(session.keyframes):
+        ref = key.reference
+        if not ref:
+            continue
+        if not os.path.isfile(ref):
+            raise UsageError(f"keyframe {key.frame}: reference {ref} not found")
+        if ref not in seen:
+            name = f"{key.frame}_{i}_{os.path.basename(ref)}"
+            seen[ref] = f"{REFERENCES_DIR}/{name}"
+            copies.append((ref, job_dir / REFERENCES_DIR / name))
+        session.keyframes[i] = replace(key, reference=seen[ref])
+    return copies
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -554,7 +630,10 @@ def _warn_kept(job: FarmJob) -> None:
 
 def _run_openjd(args: Any) -> int:
     settings, session = _settings_from_args(args)
-    _warn_kept(plan_job(settings, args.chunk, args.preroll, session, args.bin))
+    planned = plan_job(settings, args.chunk, args.preroll, session, args.bin, max_chunk=DEADLINE_CLOUD_MAX_CHUNK)
+    _warn_kept(planned)
+    for note in planned.notes:
+        print(f"kinochrome farm: warning: {note}", file=sys.stderr)
     job_dir = args.job_dir
     if job_dir is None:
         from kinochrome.core.sequence import open_shot

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -218,7 +219,8 @@ def test_write_openjd_job_writes_a_deadline_bundle(shot, tmp_path):
     template_path = farm.write_openjd_job(_settings(shot), job_dir, 3, 2, str(shot["session"]))
     assert template_path == job_dir / "template.yaml"
     assert {p.name for p in job_dir.iterdir()} == {"template.yaml", "parameter_values.yaml",
-                                                   "openjd_parameters.json", "asset_references.yaml"}
+                                                   "openjd_parameters.json", "asset_references.yaml",
+                                                   "shot.kinochrome.json", "references"}
     template = _load(template_path)
     assert template["specificationVersion"] == "jobtemplate-2023-09"
     assert template["extensions"] == ["TASK_CHUNKING"]
@@ -248,7 +250,10 @@ def test_write_openjd_job_writes_a_deadline_bundle(shot, tmp_path):
     deadline = _load(job_dir / "parameter_values.yaml")["parameterValues"]
     assert {v["name"]: v["value"] for v in deadline} == values
     refs = _load(job_dir / "asset_references.yaml")["assetReferences"]
-    assert str(shot["root"] / "ref.png") in refs["inputs"]["filenames"]
+    copy = job_dir / "references" / "1001_0_ref.png"
+    assert copy.read_bytes() == (shot["root"] / "ref.png").read_bytes()
+    assert str(copy) in refs["inputs"]["filenames"] and values["Session"] == str(job_dir / "shot.kinochrome.json")
+    assert load_session(values["Session"]).keyframes[0].reference == "references/1001_0_ref.png"
     assert refs["inputs"]["directories"] == [str(shot["folder"])]
 
 
@@ -277,7 +282,7 @@ def test_settings_beyond_the_parameters_reach_the_tasks(shot, tmp_path):
     values = json.loads((tmp_path / "job" / "openjd_parameters.json").read_text(encoding="ascii"))
     session = load_session(values["Session"])                 # written into the job folder
     assert Path(values["Session"]).parent == tmp_path / "job"
-    assert session.keyframes[0].reference == ref and session.shot == shot["pattern"]
+    assert session.keyframes[0].reference == "references/1001_0_ref.png" and session.shot == shot["pattern"]
 
     settings.keyframes = [Keyframe(frame=FIRST, reference=ref, kind="exemplar")]
     with pytest.raises(UsageError, match="need a session file"):
@@ -407,6 +412,8 @@ def test_tasks_get_paths_unchanged(shot, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     calls = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
     expected = [c[1:] for c in farm.chunk_commands(_settings(shot), 3, 2, str(shot["session"]))]
+    job_session = str(template.parent / "shot.kinochrome.json")        # the job's own copy of the session
+    expected = [[job_session if a == str(shot["session"]) else a for a in argv] for argv in expected]
     assert sorted(argv for argv, _ in calls[:3]) == sorted(expected)
     assert calls[3][0] == ["sheet", shot["pattern"], shot["output"], "--frames", "1001-1009",
                            "-o", str(Path(shot["output"]).parent / "shot_review.png")]
@@ -510,3 +517,55 @@ def test_no_shell_strings_in_the_template(shot, tmp_path):
         assert shutil.which("sh") is None or action["command"] not in ("sh", "bash", "cmd", "powershell")
         assert all(isinstance(a, str) for a in action["args"])
     assert WEIRD not in json.dumps(actions, ensure_ascii=False)     # values only as parameters
+
+
+# ------------------------------------------------------------------------------------------------ issue 17
+
+
+def test_chunk_is_clamped_to_deadline_clouds_limit(shot, tmp_path, capsys, monkeypatch):
+    """Deadline Cloud takes a CHUNK[INT] defaultTaskCount of at most 150 frames: a longer chunk is clamped and
+    the artist is told, instead of a job the farm refuses."""
+    monkeypatch.setattr(farm, "DEADLINE_CLOUD_MAX_CHUNK", 4)          # the 9-frame shot stands in for 1000
+    template = _load(farm.write_openjd_job(_settings(shot), tmp_path / "job", 9, 0, str(shot["session"])))
+    params = {p["name"]: p for p in template["parameterDefinitions"]}
+    assert params["ChunkSize"]["default"] == 4 and params["ChunkSize"]["maxValue"] == 4
+    assert farm.plan_job(_settings(shot), 9, 0, str(shot["session"]), max_chunk=4).notes
+    assert farm.DEADLINE_CLOUD_MAX_CHUNK == 4 and farm.plan_job(_settings(shot), 9, 0).chunk == 9   # plain cmds
+
+
+def test_a_model_file_is_a_path_parameter_and_a_model_name_a_string(shot, tmp_path):
+    weights = tmp_path / "models" / "mine.safetensors"
+    weights.parent.mkdir()
+    weights.write_bytes(b"x")
+    planned = farm.plan_job(_settings(shot), 3, 0, str(shot["session"]))       # checked as reinhard, then:
+    job = replace(planned, method="model", model=str(weights))
+    params = {p["name"]: p for p in farm.build_openjd_template(job)["parameterDefinitions"]}
+    assert params["Model"]["type"] == "PATH" and params["Model"]["objectType"] == "FILE"
+    assert str(weights) in farm._asset_references(job)["assetReferences"]["inputs"]["filenames"]
+    named = replace(planned, method="model", model="kino-small")
+    params = {p["name"]: p for p in farm.build_openjd_template(named)["parameterDefinitions"]}
+    assert params["Model"]["type"] == "STRING"
+
+
+@pytest.mark.farm
+@needs_openjd
+def test_openjd_run_under_path_mapping_finds_shot_session_and_references(shot, tmp_path):
+    """The studio's storage is mounted elsewhere on the worker: `openjd run` with a path-mapping rule from the
+    submitter's root to the worker's. Only PATH parameters are mapped, so the tasks must find the shot, the
+    session and the keyframe references through them (the references travel inside the job's session)."""
+    import shutil
+
+    settings = _settings(shot)
+    settings.output = str(shot["root"] / "out" / "shot_kino.####.exr")
+    farm.write_openjd_job(settings, shot["root"] / "job", 9, 0, str(shot["session"]))
+    submitted = shot["root"]
+    worker = tmp_path / "worker mount"
+    shutil.move(str(submitted), str(worker))                          # the submitter's paths are gone
+    rules = {"version": "pathmapping-1.0", "path_mapping_rules": [
+        {"source_path_format": "POSIX", "source_path": str(submitted), "destination_path": str(worker)}]}
+    moved = worker / "job"
+    result = _run([str(OPENJD), "run", str(moved / "template.yaml"), "-p", f"file://{moved / 'openjd_parameters.json'}",
+                   "--path-mapping-rules", json.dumps(rules), "--step", "Colorize"], timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert len(list((worker / "out").glob("shot_kino.*.exr"))) == LAST - FIRST + 1
+    assert not submitted.exists()
