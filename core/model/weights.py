@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from ..config import new_file_mode
 from ..errors import ModelError
 from .network import KinoNet
+from .semantic import VARIANTS
 
 ARCH = "kino-cnn-lstm-v1"
 CARD_KEY = "kinochrome_card"
@@ -114,6 +115,10 @@ def load_network(path: Path) -> tuple[KinoNet, dict]:
     config = card.get("config") or {}
     if config.get("arch") != ARCH or "bins" not in card:
         raise ModelError(f"{path}: model of another architecture ({config.get('arch')!r}, expected {ARCH!r})")
+    semantic = config.get("semantic")
+    if semantic and semantic not in VARIANTS:
+        raise ModelError(f"{path}: its card names the semantic encoder {semantic!r}, which this Kinochrome does "
+                         f"not know (known: {', '.join(VARIANTS)}); update Kinochrome or use another model")
     try:
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own (Rust) error types
