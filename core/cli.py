@@ -347,6 +347,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--model", metavar="NAME|PATH")
     p.add_argument("--references", choices=("none", "first", "first-last"), default="first")
     p.add_argument("--variants", nargs="*", metavar="NAME", help="variants to run (default: all)")
+    p.add_argument("--photos", metavar="DIR", help="also score automatic mode on the model's held-out photos "
+                                                  "in DIR (its card lists them); CLIPS '-' = photos only")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -13,7 +13,14 @@ guided-reset       guided, LSTM state reset every frame
 guided-first-last  first and last frames as references (with ``--references first-last``)
 flow               optical-flow propagation alone: chain the flow, warp the keyframe's chroma
 histogram/reinhard/knn  the classical methods, first frame as reference
+exemplar           the CNN-LSTM with an exemplar on the first frame: another picture of the same scene
+                   (a frame 24 frames past the scored ones, mirrored), matched by the network's features
+exemplar-reinhard  global colour transfer (Reinhard) from that same exemplar
 =================  =============================================================================
+
+``--photos DIR`` also scores automatic mode against gray on the photos the model never trained on (the
+``training.heldout_photos`` list of its card), split in two halves by name: ``tune`` (for choosing decoding
+settings) and ``test`` (for reporting).
 
 Metrics (``core/evaluate.py``): PSNR and SSIM on sRGB, ab RMSE, colourfulness ratio (Hasler and
 Süsstrunk), CDC (colour distribution consistency) and flow warp error. Writes ``eval.json``, ``eval.md`` (the
@@ -23,6 +30,7 @@ table), ``sheet_<clip>.png`` (gray / auto / guided / truth) and ``psnr_vs_distan
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import shutil
@@ -45,7 +53,10 @@ from .references import is_grayscale
 from .session import Keyframe
 
 LINEAR = "lin_rec709"
-VARIANTS_FIRST = ("gray", "auto", "auto-reset", "guided", "guided-reset", "flow", "histogram", "reinhard", "knn")
+VARIANTS_FIRST = ("gray", "auto", "auto-reset", "guided", "guided-reset", "flow", "histogram", "reinhard", "knn",
+                  "exemplar", "exemplar-reinhard")
+#: How far past the scored frames the exemplar of the exemplar variants is taken.
+EXEMPLAR_GAP = 24
 
 
 def load_clip(folder: Path, count: int) -> list[np.ndarray]:
@@ -83,8 +94,10 @@ def read_result(pattern: str, frames: range) -> list[np.ndarray]:
 
 
 def variant_settings(name: str, shot: str, out: str, refs: dict[int, str], model: str | None) -> JobSettings:
-    method = {"flow": "flow", "histogram": "histogram", "reinhard": "reinhard", "knn": "knn"}.get(name, "model")
-    keyframes = [] if name.startswith("auto") else [Keyframe(frame=f, reference=p, kind="painted")
+    method = {"flow": "flow", "histogram": "histogram", "reinhard": "reinhard", "knn": "knn",
+              "exemplar-reinhard": "reinhard"}.get(name, "model")
+    kind = "exemplar" if name.startswith("exemplar") else "painted"
+    keyframes = [] if name.startswith("auto") else [Keyframe(frame=f, reference=p, kind=kind)
                                                    for f, p in refs.items()]
     return JobSettings(input=shot, output=out, method=method, model=model, keyframes=keyframes,
                        colourspace=LINEAR, mode="overwrite", stateless=name.endswith("-reset"))
@@ -200,6 +213,10 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
             frames = range(1, len(truth) + 1)
             refs_first = {1: write_reference(truth[0], work / folder.name / "ref_first.png")}
             refs_both = {**refs_first, len(truth): write_reference(truth[-1], work / folder.name / "ref_last.png")}
+            later = load_clip(folder, count + EXEMPLAR_GAP)
+            # another picture of the same scene: a later frame (past the scored ones where the clip is long
+            # enough), mirrored, so nothing lines up with the frame it colours
+            refs_exemplar = {1: write_reference(later[-1][:, ::-1], work / folder.name / "exemplar.png")}
             gray = read_result(shot, frames)
             clip_scores: dict[str, Any] = {}
             shown: dict[str, list[np.ndarray]] = {"gray": gray}
@@ -208,11 +225,12 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
                     result = gray
                 else:
                     out = str(work / folder.name / name / "clip.####.exr")
-                    refs = refs_both if name == "guided-first-last" else refs_first
+                    refs = (refs_both if name == "guided-first-last" else
+                            refs_exemplar if name.startswith("exemplar") else refs_first)
                     run_job(variant_settings(name, shot, out, refs, model))
                     result = read_result(out, frames)
                 clip_scores[name] = score(result, truth)
-                if name in ("auto", "guided"):
+                if name in ("auto", "guided", "exemplar"):
                     shown[name] = result
                 if progress:
                     s = clip_scores[name]
@@ -253,6 +271,101 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
     return report
 
 
+def heldout_names(model: str | None) -> list[str]:
+    """The photos the model never trained on (its card's ``training.heldout_photos``); UsageError if none."""
+    from .model import resolve_model
+    from .model.weights import read_card
+
+    path = resolve_model(model)
+    names = read_card(path).get("training", {}).get("heldout_photos") or []
+    if not names:
+        raise UsageError(f"{path}: its card lists no held-out photos (training.heldout_photos), so no photo is "
+                         "known to be unseen; score photos with a model trained with holdout_photos")
+    return list(names)
+
+
+def photo_split(name: str) -> str:
+    """``tune`` or ``test``: a stable half of the held-out photos by a hash of the picture's group."""
+    from .model.data import photo_group
+
+    return "tune" if int(hashlib.sha1(photo_group(Path(name)).encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress: bool = True) -> dict[str, Any]:
+    """Automatic mode against gray on the model's held-out photos, each as a one-frame grayscale EXR shot
+    through the job API. Returns ``{"photos": {name: {"split", "gray": scores, "auto": scores}},
+    "mean": {split: {variant: {...}}}}`` (PSNR, SSIM, ab RMSE per photo; the colourfulness ratio is
+    the split's mean colourfulness over the truth's, as a per-photo ratio explodes on near-gray truths)."""
+    from .model.data import read_rgb
+
+    if not photos_dir.is_dir():
+        raise UsageError(f"{photos_dir}: photos folder not found")
+    names = heldout_names(model)
+    missing = [n for n in names if not (photos_dir / n).is_file()]
+    if missing:
+        raise UsageError(f"{photos_dir}: {len(missing)} of the model's held-out photos are not there "
+                         f"(first: {missing[0]}); give the folder the model was trained from")
+    per: dict[str, Any] = {}
+    sheet: list[list[np.ndarray]] = []
+    work = Path(tempfile.mkdtemp(prefix="kino-eval-photos-"))
+    try:
+        for i, name in enumerate(names):
+            rgb = read_rgb(photos_dir / name, 384)
+            if rgb is None:
+                raise UsageError(f"{photos_dir / name}: unreadable photo")
+            truth = rgb.astype(np.float32) / 255.0
+            h, w = (truth.shape[0] // 2) * 2, (truth.shape[1] // 2) * 2
+            truth = truth[:h, :w]
+            shot = write_gray_shot([truth], work / f"p{i}" / "in")
+            out = str(work / f"p{i}" / "auto" / "clip.####.exr")
+            run_job(variant_settings("auto", shot, out, {}, model))
+            gray, auto = read_result(shot, range(1, 2))[0], read_result(out, range(1, 2))[0]
+            row: dict[str, Any] = {"split": photo_split(name)}
+            for variant, result in (("gray", gray), ("auto", auto)):
+                row[variant] = {"psnr": evaluate.psnr(result, truth), "ssim": evaluate.ssim(result, truth),
+                                "ab_rmse": evaluate.ab_rmse(srgb_to_lab(result)[..., 1:], srgb_to_lab(truth)[..., 1:]),
+                                "colourfulness": evaluate.colourfulness(result)}
+            row["truth_colourfulness"] = evaluate.colourfulness(truth)
+            per[name] = row
+            if len(sheet) < 12 and i % 6 == 0:
+                sheet.append([_tile(gray, 224, "gray"), _tile(auto, 224, f"auto {name[:24]}"),
+                              _tile(truth, 224, "truth")])
+            if progress:
+                print(f"{name[:40]:<40} {row['split']:<4} gray {row['gray']['psnr']:6.2f}  "
+                      f"auto {row['auto']['psnr']:6.2f}", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    mean: dict[str, Any] = {}
+    for split in ("tune", "test", "all"):
+        rows = [r for r in per.values() if split in ("all", r["split"])]
+        if not rows:
+            continue
+        truth_c = float(np.mean([r["truth_colourfulness"] for r in rows]))
+        mean[split] = {"count": len(rows)}
+        for variant in ("gray", "auto"):
+            mean[split][variant] = {k: float(np.mean([r[variant][k] for r in rows])) for k in ("psnr", "ssim", "ab_rmse")}
+            mean[split][variant]["colourfulness_ratio"] = float(
+                np.mean([r[variant]["colourfulness"] for r in rows]) / max(truth_c, 1e-6))
+        mean[split]["auto_minus_gray_db"] = mean[split]["auto"]["psnr"] - mean[split]["gray"]["psnr"]
+        mean[split]["auto_below_gray_share"] = float(np.mean([r["auto"]["psnr"] < r["gray"]["psnr"] for r in rows]))
+    report = {"photos": per, "mean": mean, "model": model or "default"}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "photos.json").write_text(json.dumps(report, indent=2))
+    if sheet:
+        write_png(grid(sheet), out_dir / "sheet_photos.png")
+    return report
+
+
+def format_photo_table(mean: dict[str, Any]) -> str:
+    lines = [("| held-out photos | count | gray PSNR | auto PSNR | auto - gray (dB) | auto below gray | "
+              "auto ab RMSE | auto colourfulness ratio |"), "|---|---|---|---|---|---|---|---|"]
+    for split, m in mean.items():
+        lines.append(f"| {split} | {m['count']} | {m['gray']['psnr']:.2f} | {m['auto']['psnr']:.2f} | "
+                     f"{m['auto_minus_gray_db']:+.2f} | {m['auto_below_gray_share']:.0%} | "
+                     f"{m['auto']['ab_rmse']:.2f} | {m['auto']['colourfulness_ratio']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def format_table(mean: dict[str, dict[str, float]]) -> str:
     lines = [("| variant | PSNR (dB) | SSIM | ab RMSE | colourfulness ratio | CDC (x1e-3) | warp error (x1e-4) "
              "| first-frame ab RMSE (max over clips) |"),
@@ -266,6 +379,11 @@ def format_table(mean: dict[str, dict[str, float]]) -> str:
 
 def run_eval(args: argparse.Namespace) -> int:
     variants = tuple(args.variants) if args.variants else VARIANTS_FIRST
+    if getattr(args, "photos", None):
+        photos = evaluate_photos(Path(args.photos), Path(args.output), args.model)
+        print(json.dumps(photos["mean"], indent=2) if args.json else format_photo_table(photos["mean"]))
+        if not variants or args.clips == "-":
+            return 0
     report = evaluate_clips(Path(args.clips), Path(args.output), args.clips_only, args.frames, args.model,
                             args.references, variants=variants)
     if args.json:

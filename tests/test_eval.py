@@ -38,7 +38,8 @@ def tiny(tmp_path_factory):
 def test_eval_scores_every_variant(clips, tiny, tmp_path):
     report = evaluate_clips(clips, tmp_path, None, 6, tiny, references="first-last", progress=False)
     mean = report["mean"]
-    for name in ("gray", "auto", "auto-reset", "guided", "flow", "histogram", "reinhard", "knn", "guided-first-last"):
+    for name in ("gray", "auto", "auto-reset", "guided", "flow", "histogram", "reinhard", "knn", "guided-first-last",
+                 "exemplar", "exemplar-reinhard"):
         assert name in mean and np.isfinite(mean[name]["psnr"])
     assert mean["gray"]["colourfulness_ratio"] < 0.05
     # A painted keyframe comes out with the reference's chroma.
@@ -96,3 +97,46 @@ def test_eval_bad_input_is_one_line_and_writes_nothing(clips, tiny, tmp_path, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and words in err[-1], err
     assert not (tmp_path / "out" / "eval.json").exists()
+
+
+def _with_heldout(model: str, names: list[str], tmp_path) -> str:
+    """A copy of ``model`` whose card lists ``names`` as held-out photos."""
+    import shutil
+
+    from kinochrome.core.model.weights import card_path
+
+    dst = tmp_path / "held.safetensors"
+    shutil.copy(model, dst)
+    card = json.loads(card_path(model).read_text())
+    card.setdefault("training", {})["heldout_photos"] = names
+    card_path(dst).write_text(json.dumps(card))
+    return str(dst)
+
+
+def test_eval_scores_the_models_held_out_photos_against_gray(clips, tiny, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    frames = sorted((clips / "shapes").iterdir())
+    names = []
+    for i, f in enumerate(frames[:3]):
+        (photos / f"p{i}.png").write_bytes(f.read_bytes())
+        names.append(f"p{i}.png")
+    (photos / "trained_on.png").write_bytes(frames[3].read_bytes())
+    model = _with_heldout(tiny, names, tmp_path)
+    assert main(["eval", "-", "--photos", str(photos), "-o", str(tmp_path / "out"), "--model", model,
+                 "--json"]) == 0
+    mean = json.loads(capsys.readouterr().out)
+    assert mean["all"]["count"] == 3 and sum(mean[s]["count"] for s in ("tune", "test") if s in mean) == 3
+    assert mean["all"]["gray"]["colourfulness_ratio"] < 0.05
+    report = json.loads((tmp_path / "out" / "photos.json").read_text())
+    assert sorted(report["photos"]) == names                   # only the held-out ones, not trained_on.png
+    assert (tmp_path / "out" / "sheet_photos.png").exists()
+
+
+def test_eval_photos_needs_a_model_that_lists_its_held_out_photos(clips, tiny, tmp_path, capsys):
+    assert main(["eval", "-", "--photos", str(clips / "shapes"), "-o", str(tmp_path), "--model", tiny]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "lists no held-out photos" in err and len(err.splitlines()) == 1
+    model = _with_heldout(tiny, ["gone.png"], tmp_path)
+    assert main(["eval", "-", "--photos", str(clips / "shapes"), "-o", str(tmp_path), "--model", model]) != 0
+    assert "gone.png" in capsys.readouterr().err
