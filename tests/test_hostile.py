@@ -4,15 +4,17 @@ one-line error naming the file, frame or value (and the limit), a non-zero exit,
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import OpenImageIO as oiio
 import pytest
-from conftest import write_sequence
+from conftest import write_image, write_sequence
 
 from kinochrome.core import frameio
 from kinochrome.core.cli import main
@@ -43,7 +45,7 @@ def digest(folder: Path) -> dict[str, bytes]:
 _WRITE_UNDER_LIMIT = textwrap.dedent("""
     import os, resource, signal, sys
     sys.path.insert(0, {tests!r})
-    from conftest import write_sequence
+    from conftest import write_image, write_sequence
     from kinochrome.core import frameio
     from kinochrome.core.errors import OutputError
     fmt, folder, free = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -146,3 +148,237 @@ def test_real_full_disk(tmp_path, fmt):
                 inp.close()
     finally:
         subprocess.run(["umount", str(tiny)], check=False, capture_output=True)
+
+
+# ------------------------------------------------------------------------------------ shared set-ups
+@pytest.fixture
+def shot(tmp_path):
+    """A 64x48 half EXR shot, frames 1001-1004, and a colour reference PNG of the same size."""
+    pattern = write_sequence(tmp_path / "exr", "exr", n=4)
+    ref = write_sequence(tmp_path / "ref", "png", n=1, gray=False, name="paint").replace("####", "1001")
+    return pattern, ref
+
+
+def colorize(capsys, *argv: str) -> tuple[int, str, str]:
+    return run_cli(capsys, "colorize", *argv, "--quiet", "--working-size", "64")
+
+
+# ------------------------------------------------------------------------------------ 2: outputs over reads
+def test_overwrite_never_replaces_the_reference(capsys, tmp_path, shot):
+    """Case 2: the reference named like an output frame is refused, even with --overwrite."""
+    pattern, _ = shot
+    paint = tmp_path / "paint.1001.exr"
+    write_sequence(tmp_path / "p", "exr", n=1, gray=False, name="paint")
+    os.replace(tmp_path / "p" / "paint.1001.exr", paint)
+    before = paint.read_bytes()
+    code, _, err = colorize(capsys, pattern, "--ref", f"1001={paint}", "-o", str(tmp_path / "paint.####.exr"),
+                            "--overwrite")
+    assert code == 1
+    assert f"paint.1001.exr: the output would replace the colour reference of keyframe 1001 ({paint})" \
+        in error_line(err)
+    assert paint.read_bytes() == before
+    assert not list(tmp_path.glob("paint.100[2-4].exr"))
+
+
+def test_session_reference_and_session_file_are_never_outputs(capsys, tmp_path, shot):
+    """Case 2 through a session: a relative reference beside the shot, and the session file itself."""
+    pattern, ref = shot
+    folder = Path(pattern).parent
+    os.replace(ref, folder / "ref.1001.png")
+    session = folder / "shot.kinochrome.json"
+    session.write_text(json.dumps({"kinochrome_session": 1, "shot": {"path": "shot.####.exr"},
+                                   "keyframes": [{"frame": 1001, "reference": "ref.1001.png"}]}))
+    before = digest(folder)
+    code, _, err = colorize(capsys, "--session", str(session), "-o", str(folder / "ref.####.png"), "--overwrite")
+    assert code == 1 and "would replace the colour reference of keyframe 1001" in error_line(err)
+    code, _, err = colorize(capsys, "--session", str(session), "-o", str(folder / "shot.kinochrome.json"),
+                            "--frames", "1001", "--overwrite")
+    assert code == 1 and "would replace the session file" in error_line(err)
+    assert digest(folder) == before
+
+
+# ------------------------------------------------------------------------------------ 3: one writer
+def test_second_writer_is_refused_and_its_temp_file_kept(capsys, tmp_path, shot):
+    """Case 3: a live run's lock (this very process) refuses a second --resume or --overwrite run on an
+    overlapping range, and the first run's temp file is not deleted as stale."""
+    pattern, _ = shot
+    out = tmp_path / "out"
+    out.mkdir()
+    from kinochrome.core.outputs import OutputLock
+
+    lock = OutputLock(str(out / "o.####.exr"), 1001, 1004)
+    lock.acquire()
+    in_flight = out / ".o.1002.kino.tmpabcd.exr"
+    in_flight.write_bytes(b"half a frame")
+    try:
+        for mode in ("--resume", "--overwrite"):
+            code, _, err = colorize(capsys, pattern, "-o", str(out / "o.####.exr"), "--frames", "1002-1003", mode)
+            assert code == 1
+            line = error_line(err)
+            assert "frames 1002-1003 are being written by another run" in line and f"PID {os.getpid()}" in line
+            assert in_flight.exists()
+        # a disjoint range (another farm chunk) is not blocked
+        lock2 = OutputLock(str(out / "o.####.exr"), 1005, 1010)
+        lock2.acquire()
+        lock2.release()
+    finally:
+        lock.release()
+    assert not list(out.glob("*.kino.lock"))
+
+
+def test_stale_lock_is_taken_over(capsys, tmp_path, shot):
+    """Case 3: the lock of a process that is gone does not block the next run, and the run removes its own."""
+    pattern, _ = shot
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    import socket
+
+    (out / ".o.####.exr.1001-1004.kino.lock").write_text(json.dumps({"pid": int(dead), "host": socket.gethostname()}))
+    code, _, err = colorize(capsys, pattern, "-o", str(out / "o.####.exr"), "--method", "model")
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == [f"o.{f}.exr" for f in range(1001, 1005)]
+
+
+# ------------------------------------------------------------------------------------ 4: resume over hardlinks
+def test_resume_redoes_outputs_that_are_links_to_inputs(capsys, tmp_path, shot):
+    """Case 4: output frames hardlinked to the inputs hold the uncoloured picture: --resume writes them and the
+    inputs keep their bytes."""
+    pattern, _ = shot
+    folder = Path(pattern).parent
+    out = tmp_path / "out"
+    out.mkdir()
+    for f in range(1001, 1005):
+        os.link(folder / f"shot.{f}.exr", out / f"o.{f}.exr")
+    before = digest(folder)
+    code, out_text, err = colorize(capsys, pattern, "-o", str(out / "o.####.exr"), "--resume", "--json")
+    assert code == 0, err
+    finished = json.loads(out_text.splitlines()[-1])
+    assert finished["event"] == "finished" and finished["summary"]["written"] == 4, finished
+    assert digest(folder) == before
+    for f in range(1001, 1005):
+        assert not os.path.samefile(out / f"o.{f}.exr", folder / f"shot.{f}.exr")
+        rgb = frameio.read_frame(str(out / f"o.{f}.exr")).rgb
+        assert np.abs(rgb[..., 0] - rgb[..., 2]).max() > 0.001  # coloured, not the grey input
+
+
+# ------------------------------------------------------------------------------------ 5: non-picture channels
+def _exr(path: Path, channels: tuple[str, ...], size=(32, 24)) -> None:
+    spec = oiio.ImageSpec(size[0], size[1], len(channels), "half")
+    spec.channelnames = channels
+    spec.alpha_channel = channels.index("A") if "A" in channels else -1
+    write_image(path, np.random.default_rng(0).random((size[1], size[0], len(channels)), np.float32), spec)
+
+
+@pytest.mark.parametrize("channels", [("Z",), ("A",), ("depth.Z",), ("N.X", "N.Y", "N.Z")])
+def test_exr_without_a_picture_is_refused(capsys, tmp_path, channels):
+    """Case 5: a depth map, a lone alpha or a normals layer is not a grey picture: refused with the layers."""
+    _exr(tmp_path / "d.1001.exr", channels)
+    code, _, err = colorize(capsys, str(tmp_path / "d.1001.exr"), "-o", str(tmp_path / "o.1001.exr"))
+    assert code == 1
+    assert "d.1001.exr: no picture (no R,G,B or Y channels; pick a layer with --layer); layers present:" \
+        in error_line(err)
+    assert not (tmp_path / "o.1001.exr").exists()
+
+
+def test_multipart_exr_reads_its_rgba_part(tmp_path):
+    """Case 5: a multi-part EXR whose first part is 'depth' is read from its 'rgba' part."""
+    path = str(tmp_path / "m.1001.exr")
+    depth = oiio.ImageSpec(32, 24, 1, "float")
+    depth.channelnames = ("Z",)
+    depth.attribute("name", "depth")
+    rgba = oiio.ImageSpec(32, 24, 4, "half")
+    rgba.channelnames = ("R", "G", "B", "A")
+    rgba.attribute("name", "rgba")
+    out = oiio.ImageOutput.create(path)
+    assert out.open(path, (depth, rgba))
+    out.write_image(np.full((24, 32, 1), 50.0, np.float32))
+    out.open(path, rgba, "AppendSubimage")
+    out.write_image(np.full((24, 32, 4), 0.25, np.float32))
+    out.close()
+    frame = frameio.read_frame(path)
+    assert frame.subimage == 1 and frame.channels == ("R", "G", "B", "A")
+    assert np.allclose(frame.rgb, 0.25)
+
+
+# ------------------------------------------------------------------------------------ 6, 13: broken weights
+def _broken_model(tmp_path: Path, how: str) -> Path:
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    src = ROOT / "core" / "models" / "kino-small.safetensors"
+    path = tmp_path / f"{how}.safetensors"
+    if how == "nan":
+        state = load_file(str(src))
+        name = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 100)
+        state[name].view(-1)[::7] = float("nan")
+        with safe_open(str(src), framework="pt") as fh:
+            meta = fh.metadata()
+        save_file(state, str(path), metadata=meta)
+    elif how == "nested":
+        header = ("[" * 100_000 + "]" * 100_000).encode()
+        path.write_bytes(len(header).to_bytes(8, "little") + header)
+    else:
+        path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    return path
+
+
+def test_nan_weights_are_refused_at_load(capsys, tmp_path, shot):
+    """Case 6: NaN weights passed the container checks and coloured nothing; now named at load."""
+    pattern, _ = shot
+    model = _broken_model(tmp_path, "nan")
+    code, _, err = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"), "--model", str(model))
+    assert code == 1
+    assert f"{model}: damaged weights:" in error_line(err) and "NaN or infinite values" in err
+    assert not list(tmp_path.glob("o.*"))
+
+
+@pytest.mark.parametrize("how", ["nan", "passwd", "nested"])
+def test_farm_planning_checks_the_model(capsys, tmp_path, shot, how):
+    """Case 13 (and 12 for the nested header): farm openjd loads the model as colorize would, so a bad one is
+    refused once at submission instead of by every task."""
+    from kinochrome.plugin.cli import main as plugin_main
+
+    pattern, _ = shot
+    model = _broken_model(tmp_path, how)
+    code = plugin_main(["farm", "openjd", pattern, "--chunk", "2", "--model", str(model),
+                        "-o", str(tmp_path / "job")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert str(model) in error_line(err)
+    assert not (tmp_path / "job").exists()
+
+
+def test_nested_safetensors_header_is_listed_as_broken(capsys, tmp_path, monkeypatch):
+    """Case 12: a header nested 100,000 deep was a RecursionError in `kinochrome models`."""
+    _broken_model(tmp_path, "nested")
+    monkeypatch.setenv("KINOCHROME_MODELS", str(tmp_path))
+    code, out, _ = run_cli(capsys, "models")
+    assert code == 0
+    assert "nested" in out and "BROKEN" in out and "not a flat tensor table" in out
+
+
+# ------------------------------------------------------------------------------------ 7, 8: silent mistakes
+@pytest.mark.parametrize("depth", ["uint8", "uint10", "uint16"])
+def test_integer_bit_depth_for_exr_is_refused(capsys, tmp_path, shot, depth):
+    """Case 7: EXR has no integer depths; the writer clipped at 1.0 and wrote half. Refused before writing."""
+    pattern, _ = shot
+    code, _, err = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"), "--out-bit-depth", depth)
+    assert code == 1
+    assert f"--out-bit-depth {depth}: .exr output holds only half, float" in error_line(err)
+    assert not list(tmp_path.glob("o.*"))
+
+
+def test_missing_hold_says_what_it_does(capsys, tmp_path):
+    """Case 8: frames before the first on disk cannot hold a previous frame; the warning said they did."""
+    pattern = write_sequence(tmp_path / "in", "exr", n=3)
+    code, out, _ = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"), "--frames", "990-1003",
+                            "--missing", "hold", "--json")
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert any("missing frames 990-1000 come before the first frame on disk (1001): nothing to hold, not written"
+               in w for w in warnings), warnings
+    assert not any("hold the previous frame" in w for w in warnings)
+    assert sorted(os.listdir(tmp_path)) == ["in", "o.1001.exr", "o.1002.exr", "o.1003.exr"]
