@@ -283,6 +283,30 @@ def test_ship_command_places_nothing_when_scoring_fails(tiny, tmp_path, monkeypa
     assert sorted(p.name for p in models.iterdir()) == ["shipped.json", "shipped.safetensors"]
 
 
+def test_ship_puts_the_data_sources_and_licences_in_the_card(tiny, tmp_path, monkeypatch, capsys):
+    from kinochrome.core.model import ship as ship_mod
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.safetensors").write_bytes(tiny.read_bytes())
+    (run / "last.json").write_text(tiny.with_suffix(".json").read_text())
+    manifest = tmp_path / "MANIFEST.tsv"
+    manifest.write_text("part\tsource_kind\tsource\tfiles_taken\tlicence_as_stated\n"
+                        "photos\tgithub\tsome/imagenet-samples\t920\tImageNet terms: non-commercial research\n")
+    models = tmp_path / "models"
+    models.mkdir()
+    monkeypatch.setattr(ship_mod, "BUILTIN_MODELS_DIR", models)
+    assert ship_mod.main([str(run), "shipped", "--which", "last", "--manifest", str(manifest)]) == 0
+    card = json.loads((models / "shipped.json").read_text())
+    assert card["training"]["data_sources"] == [{"part": "photos", "source_kind": "github",
+                                                 "source": "some/imagenet-samples", "files_taken": "920",
+                                                 "licence_as_stated": "ImageNet terms: non-commercial research"}]
+    assert "research" in card["training"]["data_licence_note"]
+    manifest.write_text("not a manifest\n")
+    assert ship_mod.main([str(run), "other", "--which", "last", "--manifest", str(manifest)]) == 1
+    assert "not a data manifest" in capsys.readouterr().err
+
+
 def test_prior_correction_from_card(tiny, tmp_path):
     card = json.loads(tiny.with_suffix(".json").read_text())
     k = len(card["bins"])

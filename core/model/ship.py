@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..config import BUILTIN_MODELS_DIR
-from ..errors import KinochromeError
+from ..errors import KinochromeError, UsageError
 from .bins import rebalance_weights
 from .weights import card_path, load_network, save_model
 
@@ -41,6 +41,22 @@ def time_inference(weights: Path, sizes: list[tuple[int, int]], repeats: int = 5
             times.append(time.perf_counter() - t0)
         out[f"{w}x{h}"] = round(1000 * float(np.median(times)), 1)
     return out
+
+
+def data_sources(manifest: Path) -> list[dict]:
+    """The training data's sources and licences from a ``MANIFEST.tsv`` (one row per source, tab-separated,
+    first line the column names), as the card carries them: some sources are for research use only, and
+    whoever uses the model must be able to see that. UsageError naming the file when it is unreadable."""
+    try:
+        lines = Path(manifest).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{manifest}: cannot read the data manifest ({exc.__class__.__name__})") from None
+    rows = [line.split("\t") for line in lines if line.strip()]
+    if not rows or "licence_as_stated" not in rows[0]:
+        raise UsageError(f"{manifest}: not a data manifest (no licence_as_stated column)")
+    head = rows[0]
+    keep = ("part", "source_kind", "source", "version_or_commit", "files_taken", "licence_as_stated")
+    return [{k: r[head.index(k)] for k in keep if k in head and head.index(k) < len(r)} for r in rows[1:]]
 
 
 def ship(run_dir: Path, name: str, out_dir: Path = BUILTIN_MODELS_DIR, which: str = "best",
@@ -71,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time", action="store_true", help="measure CPU inference ms/frame")
     p.add_argument("--temperature", type=float, help="annealed-mean temperature to ship (default: the run's)")
     p.add_argument("--prior-correction", type=float, help="beta: decode with logits - beta*log(rebalance weight)")
+    p.add_argument("--manifest", type=Path, help="the training data's MANIFEST.tsv: its sources and licences go "
+                                                  "into the card (training.data_sources)")
     a = p.parse_args(argv)
     settings: dict = {}
     if a.temperature is not None:
@@ -89,8 +107,13 @@ def _ship_measured(a: argparse.Namespace, settings: dict) -> int:
     wrong clips folder) must not leave the models folder with an unmeasured model."""
     staging = Path(tempfile.mkdtemp(prefix=f"kino-ship-{a.name}-"))
     try:
-        path = ship(a.run_dir, a.name, out_dir=staging, which=a.which,
-                    extra={"config": settings} if settings else None)
+        extra: dict = {"config": settings} if settings else {}
+        if a.manifest:
+            extra["training"] = {"data_sources": data_sources(a.manifest),
+                                 "data_licence_note": "Some training sources are for non-commercial research "
+                                 "use only (see data_sources, licence_as_stated); check them before "
+                                 "commercial use of this model's weights."}
+        path = ship(a.run_dir, a.name, out_dir=staging, which=a.which, extra=extra or None)
         final = _measure_and_place(a, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
