@@ -2,6 +2,9 @@
 
     .venv/bin/python scripts/blue_check.py MODEL [MODEL ...] [--photos DIR] [--clips DIR] [--count 40]
 
+When the first model's card lists held-out photos (``training.heldout_photos``), the blue-heavy ones among them
+are a third set, and the training set leaves them out.
+
 For each model, the network alone (automatic, state reset per image) on (a) the first ``count`` training photos
 in which more than 30% of pixels are clearly blue (b* < -12), and (b) the frames of the held-out clips that have
 water (``mmaction_pool``, ``dvp_haze_canal``, every 4th of the first 24). On the truly blue pixels it prints the
@@ -22,7 +25,9 @@ import torch
 
 from kinochrome.core.lab import srgb_to_lab
 from kinochrome.core.model import Colouriser, load_model
+from kinochrome.core.model import resolve_model
 from kinochrome.core.model.data import load_clips, read_rgb
+from kinochrome.core.model.weights import read_card
 
 ROOT = Path(__file__).resolve().parents[1]
 BLUE = -12.0
@@ -34,10 +39,13 @@ def to_lab(rgb: np.ndarray) -> np.ndarray:
     return srgb_to_lab(rgb.astype(np.float32) / 255.0)
 
 
-def blue_photos(folder: Path, count: int) -> list[np.ndarray]:
-    """The first ``count`` photos (sorted by name, at 384 px) with more than 30% clearly blue pixels, as Lab."""
+def blue_photos(folder: Path, count: int, names: list[str] | None = None) -> list[np.ndarray]:
+    """The first ``count`` photos (sorted by name, at 384 px; only ``names`` when given) with more than 30%
+    clearly blue pixels, as Lab."""
     out = []
     for path in sorted(folder.iterdir()):
+        if names is not None and path.name not in names:
+            continue
         rgb = read_rgb(path, 384)
         if rgb is None:
             continue
@@ -97,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     sets = {"training photos, blue-heavy": blue_photos(a.photos, a.count),
             "held-out water clips": water_frames(a.clips)}
+    held = read_card(resolve_model(a.models[0])).get("training", {}).get("heldout_photos")
+    if held:
+        # the first model's held-out photos: no model here trained on them (the generalisation question);
+        # the "training photos" set then leaves them out
+        names = sorted(p.name for p in a.photos.iterdir() if p.name not in set(held))
+        sets["training photos, blue-heavy"] = blue_photos(a.photos, a.count, names)
+        sets["held-out photos, blue-heavy (skies, water)"] = blue_photos(a.photos, a.count, sorted(held))
     print("| model | images | n | true b* | predicted b* | share predicted bluish | probability on blue bins |")
     print("|---|---|---|---|---|---|---|")
     for model in a.models:
