@@ -24,8 +24,7 @@ import numpy as np
 import torch
 
 from kinochrome.core.lab import srgb_to_lab
-from kinochrome.core.model import Colouriser, load_model
-from kinochrome.core.model import resolve_model
+from kinochrome.core.model import Colouriser, load_model, resolve_model
 from kinochrome.core.model.data import load_clips, read_rgb
 from kinochrome.core.model.weights import read_card
 
