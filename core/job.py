@@ -160,9 +160,11 @@ def run_job(settings: JobSettings, progress: ProgressCallback | None = None,
 
 
 def preview_frame(settings: JobSettings, frame: int) -> tuple[Any, Any]:
-    """Colourise one frame quickly at working size without writing anything.
+    """The frame a run of ``settings`` would write, shown at working size; writes nothing.
 
     Returns ``(before, after)``: display sRGB-encoded float32 ``(H, W, 3)`` arrays in [0, 1] at working size.
+    Methods with memory (the model, flow) colour the run's earlier frames first, so previewing a late frame
+    of a long shot takes longer than an early one.
     """
     from .pipeline import preview
 

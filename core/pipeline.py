@@ -18,16 +18,16 @@ from __future__ import annotations
 import collections
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from . import colour, config, frameio, outputs, references, sequence
-from .cuts import is_cut
+from .colouriser import FrameColouriser, ShotGeometry, frame_lightness, get_method
+from .colouriser import require_reference as require_method_reference
 from .errors import (
     Cancelled,
     ColourReferenceError,
@@ -39,13 +39,8 @@ from .errors import (
     UsageError,
 )
 from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
-from .session import METHODS, Keyframe
-from .upsample import resize_plane, upsample_chroma, working_size
-
-#: "flow" = optical-flow propagation of the keyframes alone, no network: the baseline of ``kinochrome eval``.
-INTERNAL_METHODS = (*METHODS, "flow")
-#: Extra passes over the first frame to settle the LSTM state before its output is used.
-PRIME_FRAMES = 2
+from .session import Keyframe
+from .upsample import resize_plane, working_size
 
 
 def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
@@ -66,8 +61,7 @@ def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
 
 def validate_settings(settings: JobSettings) -> None:
     """Reject bad settings before anything is read or written (UsageError, exit 2)."""
-    if settings.method not in INTERNAL_METHODS:
-        raise UsageError(f"--method: expected one of {', '.join(METHODS)}, got {settings.method!r}")
+    get_method(settings.method)
     if settings.device not in config.DEVICES:
         raise UsageError(f"--device: expected one of {', '.join(config.DEVICES)}, got {settings.device!r}")
     if settings.threads is not None and not 1 <= settings.threads <= config.MAX_THREADS:
@@ -94,11 +88,7 @@ def validate_settings(settings: JobSettings) -> None:
 def require_reference(settings: JobSettings) -> None:
     """UsageError when the method colours only from a reference (classical methods; flow needs keyframes)
     and the settings give none."""
-    if settings.method == "model" or (settings.method == "flow" and settings.keyframes):
-        return
-    if not any(k.reference for k in settings.keyframes):
-        raise UsageError(f"method {settings.method} needs a colour reference: a keyframe with a reference image "
-                         "(--ref FRAME=IMAGE on the command line)")
+    require_method_reference(get_method(settings.method), settings.keyframes)
 
 
 def resolved_keyframes(settings: JobSettings) -> list[Keyframe]:
@@ -193,14 +183,8 @@ class ShotPipeline:
         self.cancel = cancel
         self.summary = JobSummary(output="")
         self.warnings: list[str] = []
-        self.cut_frames: list[int] = []
-        self.model: Any = None
         self.quantise: str | None = None                 # storage type to keep luminance for (integers)
-        self.painted: set[int] = set()
-        self.keyframes: dict[int, Keyframe] = {}
-        self.reference_lab: dict[int, np.ndarray] = {}
-        self._primed = False                             # LSTM state settled on a first frame
-        self._previous_small: np.ndarray | None = None   # last working-size L*, for cut detection
+        self.colouriser: FrameColouriser | None = None
 
     # ------------------------------------------------------------------ planning
     def plan(self) -> _Plan:
@@ -217,14 +201,7 @@ class ShotPipeline:
         frameio.check_output_writable(str(Path(out_pattern).parent))
         frameio.check_bit_depth(out_pattern, s.out_bit_depth)
 
-        source_of: dict[int, int] = {}
-        previous: int | None = None
-        present = set(shot.frames)
-        for f in range(shot.first, shot.last + 1):
-            if f in present:
-                source_of[f] = previous = f
-            elif s.missing == "hold" and previous is not None:
-                source_of[f] = previous
+        source_of = frame_sources(shot, s.missing)
         write = sorted(source_of)
         if s.missing == "hold" and shot.missing:
             held = [f for f in shot.missing if f in source_of]
@@ -263,12 +240,10 @@ class ShotPipeline:
             # exactly as in an uninterrupted run: no colour jump where the run stopped. Rebuilding the state
             # from 12 frames before that frame left a seam of 0.86 a*b* mean (13 at worst) on the sample shot.
             start = write[0]
-            preroll = s.preroll
-            before = [f for f in disk.frames if f < start]
-            if s.preroll and start == shot.first and len(before) < s.preroll:
-                self.warnings.append(f"--preroll {s.preroll}: only {len(before)} frames before {start}; "
+            warm = warm_up_frames(disk.frames, start, s.preroll)
+            if s.preroll and start == shot.first and len(warm) < s.preroll:
+                self.warnings.append(f"--preroll {s.preroll}: only {len(warm)} frames before {start}; "
                                      "preroll clamped to the shot start")
-            warm = before[-preroll:] if preroll else []
             for f in warm:
                 source_of.setdefault(f, f)
             # Kept frames up to the last one to do are processed too, so the state runs through them;
@@ -276,42 +251,6 @@ class ShotPipeline:
             process = warm + [f for f in write if start <= f <= todo[-1]]
         return _Plan(shot=shot, out_pattern=out_pattern, write=todo, kept=kept, process=process,
                      source_of=source_of, all_frames=disk.frames)
-
-    # ------------------------------------------------------------------ colourisers
-    def _load_keyframes(self, plan: _Plan, first: frameio.Frame, size: tuple[int, int],
-                        cs: str, full_size: tuple[int, int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Keyframe hints at working size, validated before anything is written."""
-        s = self.settings
-        keyframes = resolved_keyframes(s)
-        disk_first = plan.all_frames[0] if plan.all_frames else plan.shot.first
-        disk_last = plan.all_frames[-1] if plan.all_frames else plan.shot.last
-        references.validate_keyframes(keyframes, disk_first, disk_last, full_size)
-        self.keyframes = {k.frame: k for k in keyframes}
-        hints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.reference_lab = {}
-        self.painted = set()
-        for k in keyframes:
-            lab_frame = self._lab_small(k.frame, plan, size, cs)
-            ref_lab = None
-            if k.reference:
-                # Checked against the full-resolution aspect (the working size is rounded to multiples of 8).
-                ref_full = references.load_reference(k.reference, full_size, fit=s.fit, frame=k.frame)
-                ref_lab = resize_plane(ref_full, size)
-                self.reference_lab[k.frame] = ref_lab
-                kind = references.reference_kind(ref_lab, lab_frame, k.kind)
-                if kind == "painted":
-                    self.painted.add(k.frame)
-            features = None
-            if self.model is not None and k.reference and k.frame not in self.painted:
-                features = (self.model.features(ref_lab[:, :, 0]), self.model.features(lab_frame[:, :, 0]))
-            hints[k.frame] = references.keyframe_hints(k, lab_frame, ref_lab, full_size, model_features=features)
-        return hints
-
-    def _lab_small(self, frame: int, plan: _Plan, size: tuple[int, int], cs: str) -> np.ndarray:
-        """Working-size L*a*b* (a*b* zero) of an input frame."""
-        f = frameio.read_frame(plan.shot.path(frame), layer=self.settings.layer, frame=frame)
-        lightness = resize_plane(frame_lightness(frameio.straight_rgb(f), cs), size)
-        return np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
 
     # ------------------------------------------------------------------ run
     def run(self) -> Iterator[JobEvent]:
@@ -350,30 +289,11 @@ class ShotPipeline:
         size = working_size(first.width, first.height, s.working_size)
         configure_threads(s.threads)
 
-        self.model = None
-        if s.method == "model":
-            from .model import load_model
-
-            self.model = load_model(s.model, s.device)
-            self.model.reset_state()
-        require_reference(s)
-
-        kf_hints = self._load_keyframes(plan, first, size, cs, full_size)
-        classical = self._classical_factory()
-
-        propagator = None
-        # Classical methods transfer colour from the reference alone (they are the baselines); the model and
-        # the flow baseline get the keyframes propagated through the shot.
-        if kf_hints and s.method in ("model", "flow"):
-            from .propagate import FlowOnlyPropagator, Propagator
-
-            def read_lightness(frame: int) -> np.ndarray:
-                return self._lab_small(frame, plan, size, cs)[:, :, 0]
-
-            kind = FlowOnlyPropagator if s.method == "flow" else Propagator
-            # span: the frames this run asks for, so a farm chunk scans for cuts only around its own range.
-            propagator = kind(plan.all_frames, kf_hints, read_lightness, s.reach,
-                              span=(plan.process[0], plan.process[-1]) if plan.process else None)
+        # span: the frames this run asks for, so a farm chunk scans for cuts only around its own range.
+        self.colouriser = colouriser = FrameColouriser(
+            s, resolved_keyframes(s),
+            ShotGeometry(plan.shot.path, plan.all_frames, cs, full_size, size, s.layer),
+            span=(plan.process[0], plan.process[-1]) if plan.process else None)
         total = len(plan.write) + len(plan.kept)
         yield JobEvent("start", total=total, path=plan.out_pattern,
                        data={"input": plan.shot.pattern, "colourspace": cs, "method": s.method,
@@ -386,10 +306,9 @@ class ShotPipeline:
             self.summary.kept.append(f)
             yield JobEvent("frame", frame=f, index=index, total=total, status="kept",
                            path=sequence.frame_path(plan.out_pattern, f))
-        if propagator is not None:
-            for message in propagator.warnings:
-                self.warnings.append(message)
-                yield JobEvent("warning", message=message)
+        for message in colouriser.warnings:
+            self.warnings.append(message)
+            yield JobEvent("warning", message=message)
         to_write = set(plan.write)
 
         reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-read")
@@ -443,9 +362,9 @@ class ShotPipeline:
                     yield JobEvent("frame", frame=f, index=index, total=total, status="failed", message=str(exc))
                     continue
                 submit_reads()
-                cuts_before = len(self.cut_frames)
-                ab, confidence = self._colourise(f, frame, cs, size, propagator, classical, lightness)
-                if len(self.cut_frames) > cuts_before and f in to_write:
+                cuts_before = len(colouriser.cut_frames)
+                ab, confidence = colouriser.colourise(f, lightness)
+                if len(colouriser.cut_frames) > cuts_before and f in to_write:
                     message = f"scene cut at frame {f}: the colour memory starts afresh"
                     self.warnings.append(message)
                     yield JobEvent("warning", frame=f, message=message)
@@ -477,113 +396,12 @@ class ShotPipeline:
                        seconds=self.summary.seconds, data={"summary": self.summary.to_json()},
                        summary=self.summary)
 
-    def _classical_factory(self) -> Callable[[int], Any] | None:
-        """For classical methods: frame -> ClassicalColouriser from the nearest keyframe's reference."""
-        if self.settings.method == "model":
-            return None
-        from .classical import ClassicalColouriser
-
-        cache: dict[int, Any] = {}
-
-        def for_frame(frame: int) -> Any:
-            nearest = min(self.reference_lab, key=lambda k: (abs(k - frame), k))
-            if nearest not in cache:
-                cache.clear()
-                cache[nearest] = ClassicalColouriser(self.settings.method, self.reference_lab[nearest],
-                                                     k=config.DEFAULT_KNN_K)
-            return cache[nearest]
-
-        return for_frame
-
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
         """New chroma on the frame's own luminance, written atomically (runs in a writer thread)."""
         rgb = frameio.premultiply_like(frame, colour.recombine_chroma(frameio.straight_rgb(frame), ab, cs, max_linear,
                                                                       quantise=self.quantise))
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
-
-    def _fill_from_reference(self, f: int, small: np.ndarray, hint_ab: np.ndarray, conf: np.ndarray,
-                             propagator: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Propagated hints of frame ``f`` with their gaps filled from the nearest reference that reaches it
-        (:func:`references.fill_from_reference`); unchanged when none does. ``small`` L* at working size.
-
-        The matches are also handed to the forward pass (:meth:`Propagator.carry`): carried by the flow, the
-        colours found for a region hold on the next frames instead of being matched afresh each frame.
-        """
-        source = next((k for k in propagator.keyframes_reaching(f) if k in self.reference_lab), None)
-        if source is None:
-            return hint_ab, conf
-        locality = references.MATCH_LOCALITY if source in self.painted else 0.0
-        matches = references.reference_matches(conf, self.reference_lab[source], small, locality=locality)
-        if matches is None:
-            return hint_ab, conf
-        propagator.carry(f, *matches, distance=abs(f - source))
-        return references.lay_under(hint_ab, conf, *matches)
-
-    def _colourise(self, f: int, frame: frameio.Frame, cs: str, size: tuple[int, int], propagator: Any,
-                   classical: Callable[[int], Any] | None, lightness: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """One frame: encoded RGB in -> final a*b* (H, W, 2) at full resolution and hint confidence (H, W).
-
-        ``lightness``: the frame's L* (H, W) when the reader thread already computed it.
-        """
-        s = self.settings
-        if lightness is None:
-            lightness = frame_lightness(frameio.straight_rgb(frame), cs)
-        small = resize_plane(lightness, size)
-        if propagator is not None:
-            hint_ab, conf = propagator.hints_for(f)
-            if self.model is not None and s.method == "model":
-                hint_ab, conf = self._fill_from_reference(f, small, hint_ab, conf, propagator)
-        else:
-            hint_ab = np.zeros(small.shape + (2,), np.float32)
-            conf = np.zeros(small.shape, np.float32)
-        if s.method == "flow":
-            ab_small = hint_ab
-        elif self.model is not None:
-            if s.stateless:
-                self.model.reset_state()
-            previous = self._previous_small
-            if previous is not None and previous.shape == small.shape and is_cut(previous, small):
-                # A new scene: colour memory from the last one would only mislead.
-                self.model.reset_state()
-                self._primed = False
-                self.cut_frames.append(f)
-            self._previous_small = small
-            if s.stateless or not self._primed:
-                # A zero LSTM state is a special case the network saw only at the start of training
-                # sequences; priming it on the first frame gives the first output the same footing as the rest.
-                for _ in range(PRIME_FRAMES):
-                    self.model.predict_ab(small, hint_ab, conf * s.ref_strength)
-                self._primed = True
-            ab_small = self.model.predict_ab(small, hint_ab, conf * s.ref_strength)
-        else:
-            lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])
-            ab_small = classical(f).colourise(lab)
-        ab = upsample_chroma(ab_small, small, lightness)
-        height, width = lightness.shape
-        if f in self.painted and s.ref_strength > 0:
-            # The artist painted this very frame: its chroma is taken at full resolution, exactly.
-            ref = references.load_reference(self.keyframes[f].reference, (width, height), fit=s.fit, frame=f)
-            hint_full, conf_full = ref[:, :, 1:], np.ones((height, width), np.float32)
-            point_ab, point_mask = references.point_hints(self.keyframes[f].points, self.keyframes[f].strokes,
-                                                          (width, height), 1.0)
-            hint_full = np.where(point_mask[:, :, None] > 0, point_ab, hint_full)
-        elif not conf.any() or s.ref_strength <= 0:
-            # No hint reaches this frame (automatic colour): nothing to blend at full resolution.
-            conf_full = np.zeros((height, width), np.float32)
-            hint_full = None
-        else:
-            # Hints are resampled, premultiplied by their confidence, not put through the guided filter: that
-            # filter (right for the network's chroma) averaged each hint with the unhinted zeros around it and
-            # over edges, so colour washed out on every frame after a keyframe (ab RMSE on the next frame
-            # 4.8 -> 1.7 on the sample) and small colour points faded from blue to purple.
-            conf_full = np.clip(resize_plane(conf, (width, height)), 0.0, 1.0)
-            weighted = resize_plane(np.ascontiguousarray(hint_ab * conf[..., None]), (width, height))
-            hint_full = (weighted / np.maximum(conf_full, 1e-6)[..., None]).astype(np.float32)
-        if hint_full is not None:
-            ab = references.compose_ab(ab, hint_full, conf_full, s.ref_strength)
-        return ab, conf_full
 
 
 def remove_stale_temp_files(out_pattern: str, frames: list[int]) -> list[str]:
@@ -614,52 +432,63 @@ def read_prepared(path: str, layer: str | None, frame: int, colourspace: str,
     return f, lightness, nonfinite
 
 
-def frame_lightness(rgb: np.ndarray, colourspace: str) -> np.ndarray:
-    """Encoded RGB (H, W, 3) -> L* (H, W) float32 in [0, 100] of its linear Rec.709 luminance.
-
-    Highlights above white clip to L* 100 and NaN/Inf to 0 for the network; the output keeps the
-    original values (recombine_chroma uses the input pixels, not this).
-    """
-    return colour.lightness_and_nonfinite(rgb, colourspace)[0]
-
-
 def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
-    """Before/after of one frame at working size, display sRGB (H, W, 3) float32 in [0, 1]; writes nothing."""
+    """Before/after of one frame, display sRGB (H, W, 3) float32 in [0, 1] at working size; writes nothing.
+
+    The after is the frame a run of ``settings`` writes, shown at working size: the same
+    :class:`FrameColouriser`, fed (for methods with memory: the model's LSTM state, the flow propagation)
+    the frames the run colours before this one, from the start of its range (with preroll and held missing
+    frames); a frame outside ``settings.frames`` is previewed as in a run over the whole shot.
+    """
     s = settings
     validate_settings(s)
-    shot = sequence.open_shot(s.input)
-    if frame not in shot.frames:
-        raise SequenceError(f"{shot.pattern}: frame {frame} is not on disk")
-    pipe = ShotPipeline(s, CancelToken())
-    f = frameio.read_frame(shot.path(frame), layer=s.layer, frame=frame)
+    disk = sequence.open_shot(s.input)
+    if frame not in disk.frames:
+        raise SequenceError(f"{disk.pattern}: frame {frame} is not on disk")
+    shot = sequence.open_shot(s.input, s.frames) if s.frames else disk
+    if not shot.first <= frame <= shot.last:
+        shot = disk
+    f = frameio.read_frame(disk.path(frame), layer=s.layer, frame=frame)
     cs = colour.check_colourspace(s.colourspace) if s.colourspace != "auto" else colour.guess_colourspace(f)
     size = working_size(f.width, f.height, s.working_size)
-    plan = _Plan(shot=shot, out_pattern="", write=[], kept=[], process=[frame], source_of={frame: frame},
-                 all_frames=shot.frames)
-    pipe.model = None
-    if s.method == "model":
-        from .model import load_model
-
-        pipe.model = load_model(s.model, s.device)
-        pipe.model.reset_state()
-    require_reference(s)
-    kf_hints = pipe._load_keyframes(plan, f, size, cs, (f.width, f.height))
-    propagator = None
-    if kf_hints:
-        from .propagate import Propagator
-
-        propagator = Propagator(shot.frames, kf_hints,
-                                lambda n: pipe._lab_small(n, plan, size, cs)[:, :, 0], s.reach)
+    source_of = frame_sources(shot, s.missing)
+    write = sorted(source_of)
+    process = warm_up_frames(disk.frames, write[0], s.preroll) + [n for n in write if n <= frame]
+    colouriser = FrameColouriser(s, resolved_keyframes(s),
+                                 ShotGeometry(disk.path, disk.frames, cs, (f.width, f.height), size, s.layer),
+                                 span=(process[0], write[-1]))
+    if colouriser.method.has_memory:
+        for n in process[:-1]:
+            src = source_of.get(n, n)
+            _, lightness, _ = read_prepared(disk.path(src), s.layer, src, cs)
+            colouriser.colourise_small(n, resize_plane(lightness, size))
     straight = frameio.straight_rgb(f)
-    small = straight if (f.width, f.height) == size else resize_plane(straight, size)
-    small_frame = frameio.Frame(path=f.path, frame=frame, rgb=small, alpha=None, spec=f.spec,
-                                channels=f.channels, pixel_type=f.pixel_type, bits=f.bits)
-    # Preview at working size: treat the shrunk frame as the frame.
-    pipe.painted = set()
+    ab, _ = colouriser.colourise(frame, colour.lightness_and_nonfinite(straight, cs)[0])
+    storage = colour.storage_type(f, s.out_bit_depth)
+    rgb = colour.recombine_chroma(straight, ab, cs, colour.encoded_max_linear(f, cs, s.out_bit_depth),
+                                  quantise=storage if storage and storage.startswith("uint") else None)
+    return (colour.to_display_srgb(resize_plane(straight, size), cs),
+            colour.to_display_srgb(resize_plane(rgb, size), cs))
 
-    ab, _ = pipe._colourise(frame, small_frame, cs, size, propagator, pipe._classical_factory())
-    rgb = colour.recombine_chroma(small, ab, cs, colour.encoded_max_linear(f, cs))
-    return colour.to_display_srgb(small, cs), colour.to_display_srgb(rgb, cs)
+
+def frame_sources(shot: sequence.Shot, missing: str) -> dict[int, int]:
+    """Frame -> the input frame to read for it: each frame on disk in the shot's range reads itself; with
+    ``missing="hold"`` a missing frame after the first on disk reads the frame before it."""
+    source_of: dict[int, int] = {}
+    previous: int | None = None
+    present = set(shot.frames)
+    for f in range(shot.first, shot.last + 1):
+        if f in present:
+            source_of[f] = previous = f
+        elif missing == "hold" and previous is not None:
+            source_of[f] = previous
+    return source_of
+
+
+def warm_up_frames(disk_frames: tuple[int, ...] | list[int], start: int, preroll: int) -> list[int]:
+    """The up to ``preroll`` frames on disk just before ``start`` that a run colours without writing."""
+    before = [f for f in disk_frames if f < start]
+    return before[-preroll:] if preroll else []
 
 
 __all__ = [

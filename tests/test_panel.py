@@ -312,7 +312,7 @@ def test_a_run_that_started_before_an_edit_does_not_hide_the_newer_preview(qtbot
 
 
 def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequence, monkeypatch):
-    from kinochrome.core import pipeline
+    from kinochrome.core import colouriser, pipeline
 
     pattern = make_sequence(tmp_path / "plates", n=24, size=(256, 192))
     ref = make_sequence(tmp_path / "refs", fmt="png", n=1, gray=False, size=(256, 192), name="ref")
@@ -320,13 +320,21 @@ def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequ
     keyframe_with_reference(qtbot, panel, ref.replace("####", "1001"))
     panel.set_session_field("method", "reinhard")
     started: list[tuple[int, bool]] = []           # (frame, was the run already cancelled when it started)
-    colourise = pipeline.ShotPipeline._colourise
+    tokens = []                                    # the run's CancelToken
+    init = pipeline.ShotPipeline.__init__
+
+    def keep_token(self, settings, cancel):
+        tokens.append(cancel)
+        init(self, settings, cancel)
+
+    colourise = colouriser.FrameColouriser.colourise
 
     def counting(self, f, *args, **kwargs):
-        started.append((f, self.cancel.cancelled))
+        started.append((f, tokens[-1].cancelled))
         return colourise(self, f, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline.ShotPipeline, "_colourise", counting)
+    monkeypatch.setattr(pipeline.ShotPipeline, "__init__", keep_token)
+    monkeypatch.setattr(colouriser.FrameColouriser, "colourise", counting)
     at_cancel: list[int] = []
 
     def cancel_on_first(frame: int, status: str) -> None:
