@@ -23,8 +23,15 @@ Assumptions about Resolve that the stubs do not settle (kept in one place, mirro
   (a single frame path or a ``%04d``/``####`` pattern are accepted too); a clip with no file gives "".
 * ``TimelineItem.GetStart``/``GetEnd`` are absolute record frames, ``GetEnd`` exclusive;
   ``GetLeftOffset`` is the number of media frames before the clip's first used frame (no retime).
-* ``AppendToTimeline`` clip info: ``startFrame`` is a 0-based media frame, ``endFrame`` is exclusive,
-  ``recordFrame`` is absolute.
+* ``AppendToTimeline`` clip info: ``startFrame``/``endFrame`` in the clip's own frame numbers
+  (``GetClipProperty("Start")``, 1001 for our results), ``endFrame`` exclusive from Resolve 19 on and inclusive
+  in 18 (AYON/OpenPype's Resolve integration); ``recordFrame`` is absolute. A failed append may still return an
+  item, whose getters return None: the item is checked.
+* Versions (``GetVersion()``): 18.x lacks ``GetTrackTypeAndIndex``, ``AddTrack(type, options)``,
+  ``GetStart/GetEnd(subframe)`` and ``GetMarkInOut`` (19.0-19.1). On 18 the selection is the clip under the
+  playhead, the new track goes on top, and those calls are made in their 18 form. Below 18: refused.
+* Movie clips are rendered in the project's output colour space (colour managed) or the timeline's (DaVinci
+  YRGB), typically Rec.709 gamma 2.4 -- not scene-linear, though they are float EXR: the job is told so.
 * A render job in single-clip mode writes ``TargetDir/CustomName<frame number>.<ext>``; the adapter does not
   rely on the digits or the first number: it takes the files that start with ``CustomName`` and end in the
   format's extension, and requires exactly one file per frame of the clip.
@@ -67,6 +74,15 @@ RENDER_FORMATS = ("exr", "dpx")          # half EXR, 16-bit DPX
 IMAGE_EXTENSIONS = {".exr", ".dpx", ".cin", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".tga", ".bmp",
                     ".sgi", ".rgb", ".hdr", ".jp2", ".j2c", ".webp"}
 RENDER_DONE = "Complete"
+MIN_VERSION = (18, 0)
+NEW_API = (19, 1)            # GetTrackTypeAndIndex, AddTrack(type, options), GetStart(subframe), GetMarkInOut
+#: Resolve colour space names (project settings colorSpaceTimeline / colorSpaceOutput) -> Kinochrome's.
+RESOLVE_COLOURSPACES = {
+    "Rec.709 Gamma 2.4": "g24_rec709", "Rec.709-A": "g24_rec709", "Rec.709 Gamma 2.2": "g22_rec709",
+    "sRGB": "sRGB", "Rec.709 (Scene)": "g22_rec709", "Linear": "lin_rec709", "Rec.709 Linear": "lin_rec709",
+    "ACEScg": "ACEScg", "ACES (AP0) Linear": "ACES2065-1",
+}
+DEFAULT_RENDER_COLOURSPACE = "Rec.709 Gamma 2.4"
 
 _BRACKET_RE = re.compile(r"^(?P<head>.*)\[(?P<first>-?\d+)-(?P<last>-?\d+)\](?P<tail>\.[^./\\]+)$")
 _NUMBERED_RE = re.compile(r"^(?P<head>.*?)(?P<number>\d+)(?P<tail>\.[^./\\]+)$")
@@ -327,6 +343,19 @@ class ResolveAdapter:
         self.colourise = colourise or in_process_colourise
         self.sleep = sleep
         self.clock = clock
+        self.version = resolve_version(resolve)
+        if self.version < MIN_VERSION:
+            raise ResolveError(f"Kinochrome needs DaVinci Resolve 18 or later; this is "
+                               f"{'.'.join(str(v) for v in self.version)}")
+        self.new_api = self.version >= NEW_API
+
+    # ---------------------------------------------------------------- version-dependent calls
+
+    def _start(self, item: TimelineItem) -> int:
+        return int(item.GetStart(False) if self.new_api else item.GetStart())  # type: ignore[call-arg]
+
+    def _end(self, item: TimelineItem) -> int:
+        return int(item.GetEnd(False) if self.new_api else item.GetEnd())  # type: ignore[call-arg]
 
     # ---------------------------------------------------------------- project, timeline, clips
 
@@ -372,20 +401,20 @@ class ResolveAdapter:
             raise ResolveError(f"timeline {timeline.GetName()!r} has {count} video track(s), not {options.track}")
         if options.scope == "track":
             assert options.track is not None
-            items = sorted(timeline.GetItemListInTrack("video", options.track) or [],
-                           key=lambda i: i.GetStart(False))
+            items = sorted(timeline.GetItemListInTrack("video", options.track) or [], key=self._start)
             if not items:
                 raise ResolveError(f"video track {options.track} of {timeline.GetName()!r} is empty")
             return [(options.track, item) for item in items]
-        marks = cast("dict[str, Any]", timeline.GetMarkInOut() or {})
+        # GetMarkInOut arrived in 19.1: on 18 the selection is the clip under the playhead
+        marks = cast("dict[str, Any]", (timeline.GetMarkInOut() if self.new_api else None) or {})
         video = marks.get("video") or {}
         current = timeline.GetCurrentVideoItem()
         if "in" in video and "out" in video:
             start = timeline.GetStartFrame()
             lo, hi = start + int(video["in"]), start + int(video["out"]) + 1
-            track = options.track or (self._track_of(current) if current is not None else 1)
+            track = options.track or (self._track_of(timeline, current) if current is not None else 1)
             picked = [(track, item) for item in timeline.GetItemListInTrack("video", track) or []
-                      if _overlaps(int(item.GetStart(False)), int(item.GetEnd(False)), lo, hi)]
+                      if _overlaps(self._start(item), self._end(item), lo, hi)]
             if not picked:
                 raise ResolveError(f"no clip on video track {track} between the In and Out marks of "
                                    f"{timeline.GetName()!r}")
@@ -393,16 +422,24 @@ class ResolveAdapter:
         if current is None:
             raise ResolveError(f"nothing selected on {timeline.GetName()!r}: put the playhead over a clip, set "
                                "In/Out marks, or choose a whole track")
-        return [(self._track_of(current), current)]
+        return [(self._track_of(timeline, current), current)]
 
-    @staticmethod
-    def _track_of(item: TimelineItem) -> int:
-        _kind, index = item.GetTrackTypeAndIndex()
-        return int(index)
+    def _track_of(self, timeline: Timeline, item: TimelineItem) -> int:
+        if self.new_api:
+            _kind, index = item.GetTrackTypeAndIndex()
+            return int(index)
+        # 18: no GetTrackTypeAndIndex; the topmost track holding a clip of that name and record range
+        # (GetCurrentVideoItem gives the topmost clip under the playhead)
+        key = (item.GetName(), self._start(item), self._end(item))
+        for index in range(timeline.GetTrackCount("video"), 0, -1):
+            for other in timeline.GetItemListInTrack("video", index) or []:
+                if (other.GetName(), self._start(other), self._end(other)) == key:
+                    return index
+        raise ResolveError(f"cannot tell which video track {item.GetName()} is on; choose a whole track")
 
     def plan_clip(self, timeline: Timeline, track: int, item: TimelineItem) -> ClipPlan:
         """What to do with one timeline clip; a skip carries the reason in one line."""
-        start, end = int(item.GetStart(False)), int(item.GetEnd(False))
+        start, end = self._start(item), self._end(item)
         name = item.GetName() or f"clip at {start}"
         plan = ClipPlan(name=name, track=track, record_start=start, record_end=end, kind="skip", item=item)
         media = item.GetMediaPoolItem()
@@ -506,6 +543,8 @@ class ResolveAdapter:
         settings: dict[str, Any] = {
             "SelectAllFrames": False, "MarkIn": plan.record_start, "MarkOut": plan.record_end - 1,
             "TargetDir": target_dir, "CustomName": custom, "ExportVideo": True, "ExportAudio": False,
+            # the file says what it holds: the project's output/timeline colour space (render_colourspace)
+            "ColorSpaceTag": "Same as Project", "GammaTag": "Same as Project",
         }
         if plan.resolution:
             settings["FormatWidth"], settings["FormatHeight"] = plan.resolution
@@ -566,15 +605,32 @@ class ResolveAdapter:
 
     # ---------------------------------------------------------------- job settings
 
+    def render_colourspace(self, project: Project) -> tuple[str, str]:
+        """(Resolve's name, Kinochrome's name) of the colour space Resolve renders in: the output colour space
+        when colour managed, else the timeline's (DaVinci YRGB: typically Rec.709 Gamma 2.4)."""
+        mode = str(project.GetSetting("colorScienceMode") or "")
+        key = "colorSpaceOutput" if "managed" in mode.lower() or mode.lower().startswith("aces") else \
+            "colorSpaceTimeline"
+        name = str(project.GetSetting(key) or "") or DEFAULT_RENDER_COLOURSPACE
+        ours = RESOLVE_COLOURSPACES.get(name)
+        if ours is None:
+            log.warning("render colour space %r is not one Kinochrome knows; reading the render as Rec.709 "
+                        "gamma 2.4 (set the Kinochrome colourspace with --mode overrides if it is not)", name)
+            ours = RESOLVE_COLOURSPACES[DEFAULT_RENDER_COLOURSPACE]
+        return name, ours
+
     def job_settings(self, plan: ClipPlan, pattern: str, frames: tuple[int, int], options: RunOptions,
-                     output: str | None) -> JobSettings:
-        """JobSettings for one clip; keyframes move from record frames to the sequence's frame numbers."""
+                     output: str | None, colourspace: str | None = None) -> JobSettings:
+        """JobSettings for one clip; keyframes move from record frames to the sequence's frame numbers.
+        ``colourspace``: what a movie clip's render is encoded in (a sequence clip keeps auto)."""
         keyframes = []
         for record, reference in options.keyframes:
             if plan.record_start <= record < plan.record_end:
                 keyframes.append(Keyframe(frame=frames[0] + record - plan.record_start, reference=reference))
         settings = JobSettings(input=pattern, output=output, frames=frames, method=options.method,
                                model=options.model, keyframes=keyframes)
+        if colourspace:
+            settings.colourspace = colourspace
         return replace(settings, **options.job_overrides) if options.job_overrides else settings
 
     def output_pattern(self, plan: ClipPlan, pattern: str, frames: tuple[int, int], options: RunOptions) -> str:
@@ -608,8 +664,14 @@ class ResolveAdapter:
         return folder
 
     def add_track_above(self, timeline: Timeline, source_track: int) -> int:
-        """Insert an empty video track directly above ``source_track``; its index."""
+        """Insert an empty video track directly above ``source_track``; its index. Resolve 18's AddTrack takes
+        no options: the new track goes on top of the others."""
         before = timeline.GetTrackCount("video")
+        if not self.new_api:
+            # fusionscript-stubs 21 list only the 19.1+ AddTrack(type, options); 18's is AddTrack(type)
+            if not timeline.AddTrack("video") or timeline.GetTrackCount("video") != before + 1:  # type: ignore[call-overload]
+                raise ResolveError("Resolve refused to add a video track")
+            return before + 1
         options = cast("NewTrackOptions", {"audiotype": "mono", "index": source_track + 1})
         if not timeline.AddTrack("video", options) or timeline.GetTrackCount("video") != before + 1:
             raise ResolveError(f"Resolve refused to add a video track above track {source_track}")
@@ -643,12 +705,17 @@ class ResolveAdapter:
         current = project.GetCurrentTimeline()
         if current is None or current.GetName() != timeline.GetName():
             project.SetCurrentTimeline(timeline)         # AppendToTimeline works on the current timeline
-        clip = cast("MediaPoolClipInfo", {"mediaPoolItem": media, "startFrame": 0, "endFrame": plan.duration,
+        # the clip's own frame numbers (its "Start", 1001 for a result from 1001); endFrame exclusive from 19
+        first = int(_float(_prop(media, "Start")) or 0)
+        end = first + plan.duration if self.version >= (19, 0) else first + plan.duration - 1
+        clip = cast("MediaPoolClipInfo", {"mediaPoolItem": media, "startFrame": first, "endFrame": end,
                                           "mediaType": 1, "trackIndex": track, "recordFrame": plan.record_start})
         # fusionscript-stubs 21.0.0 leave @overload off the first AppendToTimeline signature, which hides
         # the documented clipInfo form from mypy; the call is the README's.
         placed = project.GetMediaPool().AppendToTimeline([clip]) or []  # type: ignore[arg-type]
-        if len(placed) != 1:
+        item = placed[0] if len(placed) == 1 else None
+        # a failed append can still hand back an item, whose getters return None
+        if item is None or item.GetStart() is None or item.GetMediaPoolItem() is None:  # type: ignore[call-arg,union-attr]
             raise ResolveError(f"Resolve did not place {media.GetName()} on video track {track} at "
                                f"frame {plan.record_start}")
         result.timeline_item, result.new_track = placed[0], track
@@ -745,7 +812,8 @@ class ResolveAdapter:
             assert plan.frames is not None
             pattern, frames = plan.source, plan.frames
         output = self.output_pattern(plan, pattern, frames, options)
-        settings = self.job_settings(plan, pattern, frames, options, output)
+        colourspace = self.render_colourspace(project)[1] if plan.kind == "movie" else None
+        settings = self.job_settings(plan, pattern, frames, options, output, colourspace)
         base = 0.3 if plan.kind == "movie" else 0.0
 
         def on_event(event: JobEvent) -> None:
@@ -776,6 +844,19 @@ def describe(results: Iterable[ClipResult]) -> list[str]:
     """One line per clip for logs and the dialog."""
     return [f"{r.plan.name} [{r.plan.record_start}-{r.plan.record_end - 1}] {r.status}: {r.message}"
             for r in results]
+
+
+def resolve_version(resolve: Any) -> tuple[int, int]:
+    """(major, minor) from ``resolve.GetVersion()`` ([major, minor, patch, build, suffix]); a Resolve without
+    it (older than 16) reads as (0, 0)."""
+    try:
+        fields = list(resolve.GetVersion() or [])
+    except (AttributeError, TypeError):
+        return (0, 0)
+    try:
+        return int(fields[0]), int(fields[1]) if len(fields) > 1 else 0
+    except (IndexError, TypeError, ValueError):
+        return (0, 0)
 
 
 def python_of(venv: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -382,3 +383,185 @@ def test_missing_hold_says_what_it_does(capsys, tmp_path):
                in w for w in warnings), warnings
     assert not any("hold the previous frame" in w for w in warnings)
     assert sorted(os.listdir(tmp_path)) == ["in", "o.1001.exr", "o.1002.exr", "o.1003.exr"]
+
+
+# ------------------------------------------------------------------------------------ 9: decompression bombs
+class _CountingInput:
+    """Wraps an ImageInput to count pixel reads (a bomb must be refused from its header)."""
+
+    reads = 0
+
+    def __init__(self, inp):
+        self._inp = inp
+
+    def read_image(self, *args):
+        _CountingInput.reads += 1
+        return self._inp.read_image(*args)
+
+    def __getattr__(self, name):
+        return getattr(self._inp, name)
+
+
+def test_oversized_frame_mid_shot_is_refused_from_its_header(capsys, tmp_path, monkeypatch):
+    """Case 9: a frame of another size mid-shot was decoded whole first (a 2.4 MB 24000x16000 EXR reached 9.3 GB);
+    here a 400x300 frame in a 64x48 shot is refused as a resolution change without reading its pixels."""
+    pattern = write_sequence(tmp_path / "in", "exr", n=4)
+    big = tmp_path / "big"
+    write_sequence(big, "exr", n=1, size=(400, 300), first=1003)
+    os.replace(big / "shot.1003.exr", tmp_path / "in" / "shot.1003.exr")
+    opened = frameio._open_input
+
+    def counting(path):
+        inp = opened(path)
+        return _CountingInput(inp) if path.endswith("1003.exr") else inp
+
+    monkeypatch.setattr(frameio, "_open_input", counting)
+    _CountingInput.reads = 0
+    code, _, err = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"))
+    assert code == 1
+    assert "shot.1003.exr: 400x300 differs from the shot's 64x48 (resolution changes mid-shot)" in error_line(err)
+    assert _CountingInput.reads == 0
+
+
+def test_reference_over_the_pixel_limit_is_refused(capsys, tmp_path, shot, monkeypatch):
+    """Case 9: a reference is checked against the pixel limit (here lowered to 100,000) before decoding, and the
+    message names the limit and how to raise it."""
+    pattern, _ = shot
+    big = write_sequence(tmp_path / "big", "png", n=1, size=(480, 360), gray=False, name="paint")
+    monkeypatch.setenv("KINOCHROME_MAX_PIXELS", "100000")
+    code, _, err = colorize(capsys, pattern, "--ref", f"1001={big.replace('####', '1001')}",
+                            "-o", str(tmp_path / "o.####.exr"))
+    assert code == 1
+    line = error_line(err)
+    assert "paint.1001.png: 480x360 is 0 megapixels, over the limit of 0.1 (set KINOCHROME_MAX_PIXELS to raise it)" \
+        in line
+    assert not list(tmp_path.glob("o.*"))
+
+
+# ------------------------------------------------------------------------------------ 10: absurd frame ranges
+@pytest.mark.parametrize("frames", ["1001-1000000000000", "1001-100000000"])
+def test_huge_frame_range_is_refused_at_once(capsys, tmp_path, shot, frames):
+    """Case 10: a mistyped range was built frame by frame (a hang, or a MemoryError with --missing skip)."""
+    import time
+
+    pattern, _ = shot
+    started = time.monotonic()
+    for argv in (("colorize", pattern, "-o", str(tmp_path / "o.####.exr"), "--frames", frames, "--missing", "skip"),
+                 ("info", pattern, "--frames", frames)):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 1
+        first, last = frames.split("-")
+        assert (f"frames {frames} are {int(last) - int(first) + 1} frames, over the limit of 1000000 "
+                "(set KINOCHROME_MAX_FRAMES to raise it); on disk: 1001-1004") in error_line(err)
+    assert time.monotonic() - started < 10
+
+
+def test_absurd_frame_numbers_are_usage_errors(capsys, tmp_path, shot):
+    pattern, _ = shot
+    code, _, err = run_cli(capsys, "info", pattern, "--frames", "1-" + "9" * 5000)
+    assert code == 2 and "--frames: expected A-B (frame numbers of up to 15 digits)" in error_line(err)
+    assert len(error_line(err)) < 200
+
+
+# ------------------------------------------------------------------------------------ 11: session values
+def _session(folder: Path, text: str) -> Path:
+    path = folder / "s.kinochrome.json"
+    path.write_text(text)
+    return path
+
+
+def _point_session(radius: str) -> str:
+    return ('{"kinochrome_session": 1, "shot": {"path": "exr/shot.####.exr"}, "keyframes": [{"frame": 1001, '
+            '"points": [{"x": 10, "y": 10, "colour": [1, 0, 0], "radius": ' + radius + '}]}]}')
+
+
+@pytest.mark.parametrize("radius", ["NaN", "Infinity", "-Infinity", "1e300", "1" + "0" * 400])
+def test_session_radius_must_be_finite_and_bounded(capsys, tmp_path, shot, radius):
+    """Case 11: NaN was a ValueError, Infinity an OverflowError and 1e300 a cv2.error, at colorize and on every
+    farm task; now the session is refused when loaded, naming the field."""
+    from kinochrome.plugin.cli import main as plugin_main
+
+    session = _session(tmp_path, _point_session(radius))
+    for argv in (["colorize", "--session", str(session), "-o", str(tmp_path / "o.####.exr"), "--quiet"],
+                 ["farm", "openjd", str(session), "--chunk", "2", "-o", str(tmp_path / "job")]):
+        code = plugin_main(argv)
+        err = capsys.readouterr().err
+        assert code == 1 and "Traceback" not in err
+        assert "s.kinochrome.json: keyframes[0].points[0].radius: expected a" in error_line(err)
+    assert not (tmp_path / "job").exists() and not list(tmp_path.glob("o.*"))
+
+
+@pytest.mark.parametrize("case", ["version", "deep", "zero", "fifo", "folder", "big"])
+def test_session_files_that_are_not_sessions(capsys, tmp_path, case):
+    """Case 11: a 5,000-digit version, JSON nested 200,000 deep, a link to /dev/zero (read until memory ran out),
+    a FIFO (blocked forever), a folder and a 20 MB file are each one line, at once."""
+    path = tmp_path / "s.kinochrome.json"
+    if case == "version":
+        path.write_text('{"kinochrome_session": ' + "9" * 5000 + "}")
+    elif case == "deep":
+        path.write_text("[" * 200_000 + "]" * 200_000)
+    elif case == "zero":
+        path.symlink_to("/dev/zero")
+    elif case == "fifo":
+        os.mkfifo(path)
+    elif case == "folder":
+        path.mkdir()
+    else:
+        path.write_text('{"kinochrome_session": 1, "_notes": "' + "x" * 20_000_000 + '"}')
+    for argv in (("info", str(path)), ("colorize", "--session", str(path))):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 1
+        line = error_line(err)
+        assert "s.kinochrome.json" in line and len(line) < 300
+
+
+# ------------------------------------------------------------------------------------ 12: more tracebacks
+def test_reference_symlink_loop_is_named(capsys, tmp_path, shot):
+    pattern, _ = shot
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    code, _, err = colorize(capsys, pattern, "--ref", f"1001={loop}", "-o", str(tmp_path / "o.####.exr"))
+    assert code == 1 and "loop.png" in error_line(err)
+
+
+@pytest.mark.parametrize("threads", ["100000", "0", "-1"])
+def test_absurd_thread_counts_are_usage_errors(capsys, tmp_path, shot, threads):
+    """Case 12: --threads 100000 was a RuntimeError from OpenImageIO, then a segfault."""
+    pattern, _ = shot
+    code, _, err = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"), "--threads", threads)
+    assert code == 2 and "--threads: expected 1..1024 threads, got" in error_line(err)
+
+
+# ------------------------------------------------------------------------------------ 15: folders, SIGTERM
+def test_folder_named_like_a_frame_is_not_a_frame(capsys, tmp_path):
+    """Case 15: `info` counted the folder as on disk while colorize called it 'file not found'."""
+    pattern = write_sequence(tmp_path / "in", "exr", n=4, missing=(1003,))
+    (tmp_path / "in" / "shot.1003.exr").mkdir()
+    code, out, _ = run_cli(capsys, "info", pattern, "--json")
+    info = json.loads(out)
+    assert code == 0 and info["missing"] == [1003] and info["count"] == 3
+    code, _, err = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"))
+    assert code == 1 and "missing frames 1003 (use --missing hold or --missing skip to go on)" in error_line(err)
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    """Case 15: SIGTERM finishes (or abandons) the frame in flight, leaves no temp file and exits 143."""
+    pattern = write_sequence(tmp_path / "in", "exr", n=40, size=(96, 64))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "kinochrome.core.cli", "colorize", pattern, "-o",
+                             str(out / "o.####.exr"), "--json", "--working-size", "64"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if json.loads(line).get("event") == "frame":
+            proc.send_signal(signal.SIGTERM)
+            break
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert '"event": "cancelled"' in stdout
+    names = os.listdir(out)
+    assert names and len(names) < 40
+    assert not [n for n in names if ".kino." in n]
+    for name in names:
+        frameio.read_frame(str(out / name))  # every frame under a final name is whole
