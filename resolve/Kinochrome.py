@@ -4,9 +4,11 @@
 
 install.py copies this file into Resolve's per-user Fusion/Scripts/Utility folder with the two paths below
 filled in, so Resolve's own Python finds the Kinochrome install that placed it. The dialog (Resolve's
-UIManager) takes the settings and keyframes, shows progress and can cancel; without UIManager (or outside
-Resolve) the script logs instead and takes the command-line options of ``python -m kinochrome.resolve``.
-The job API itself runs in the Kinochrome venv's Python (torch, OpenImageIO), started as a subprocess.
+UIManager) takes the settings and keyframes, shows progress and can cancel. Free Resolve 19.1+ has no UIManager
+(Studio-only from 19.1): then the script says what works in the free version and starts nothing. Run outside
+Resolve with command-line options, it works as ``python -m kinochrome.resolve``. The job API itself runs in
+the Kinochrome venv's Python (torch, OpenImageIO), started as a subprocess; every Resolve call stays on the
+dialog's UI thread (kinochrome.resolve.uithread).
 """
 
 import builtins
@@ -87,12 +89,21 @@ def run_headless(resolve, argv=None, venv=None):
     return report
 
 
-def timecode_to_frame(timecode, fps):
-    """'01:00:00:05' at 24 fps -> 86405 (non-drop-frame; ';' separators read the same)."""
-    parts = [int(p) for p in timecode.replace(";", ":").split(":")]
+def timecode_to_frame(timecode, fps, drop_frame=None):
+    """'01:00:00:05' at 24 fps -> 86405. Drop-frame timecode (29.97/59.94; a ';' before the frames, or
+    ``drop_frame`` True from the timeline's ``timelineDropFrameTimecode`` setting) skips frame numbers 0 and 1
+    (0-3 at 59.94) of every minute except each tenth: '01:00:00;00' at 29.97 is frame 107892, not 108000."""
+    parts = [int(p) for p in timecode.replace(";", ":").replace(".", ":").split(":")]
     hh, mm, ss, ff = ([0] * (4 - len(parts)) + parts)[-4:]
     rate = round(fps)
-    return ((hh * 60 + mm) * 60 + ss) * rate + ff
+    frames = ((hh * 60 + mm) * 60 + ss) * rate + ff
+    if drop_frame is None:
+        drop_frame = ";" in timecode or "." in timecode
+    if drop_frame and rate in (30, 60) and abs(fps - rate) > 1e-3:
+        skip = 2 * rate // 30
+        minutes = hh * 60 + mm
+        frames -= skip * (minutes - minutes // 10)
+    return frames
 
 
 class _Lines(logging.Handler):
@@ -117,6 +128,7 @@ class Dialog:
         self.lines = []
         self.status = "Ready"
         self.worker = None
+        self.calls = None
         self.token = CancelToken()
         self.win = dispatcher.AddWindow(
             {"ID": "Kinochrome", "WindowTitle": "Kinochrome", "Geometry": [200, 200, 560, 600]},
@@ -173,12 +185,13 @@ class Dialog:
             self.say("keyframe: no timeline open")
             return self.refresh()
         fps = float(timeline.GetSetting("timelineFrameRate") or 24)
+        drop = str(timeline.GetSetting("timelineDropFrameTimecode") or "0") in ("1", "true", "True")
         timecode = timeline.GetCurrentTimecode()
         if not timecode:  # Resolve answers only on the Cut, Edit, Color, Fairlight and Deliver pages
             self.say("keyframe: Resolve gives no playhead position on this page; open the Edit or Color page, "
                      "park the playhead on the keyframe and add it again")
             return self.refresh()
-        frame = timecode_to_frame(timecode, fps)
+        frame = timecode_to_frame(timecode, fps, drop or None)
         self.keyframes.append((frame, ref))
         self.items["Keys"].PlainText = "\n".join(f"{f} = {r}" for f, r in self.keyframes)
         self.refresh()
@@ -205,9 +218,20 @@ class Dialog:
 
         if self.worker is not None and self.worker.is_alive():
             return
+        from kinochrome.resolve.uithread import UiCalls, UiThreadProxy
+
         self.token = CancelToken()
         options = self.options()
-        adapter = ResolveAdapter(self.resolve, colourise=_colouriser(self.venv))
+        resolve = self.resolve
+        if self.timer is not None:
+            # the worker reaches Resolve only through the UI thread (the timer pumps its calls)
+            self.calls = UiCalls()
+            resolve = UiThreadProxy(self.resolve, self.calls)
+        try:
+            adapter = ResolveAdapter(resolve, colourise=_colouriser(self.venv))
+        except Exception as exc:  # noqa: BLE001  a Resolve too old: one line in the dialog
+            self.status = f"error: {exc}"
+            return self.refresh()
 
         def progress(fraction, text):
             self.status = f"{int(fraction * 100)}%  {text}"
@@ -243,12 +267,16 @@ class Dialog:
         self.refresh()
 
     def on_tick(self, event):
+        if self.calls is not None:
+            self.calls.pump()
         self.refresh()
         if self.worker is not None and not self.worker.is_alive() and self.timer is not None:
             self.timer.Stop()
 
     def on_close(self, event):
         self.token.cancel()
+        if self.calls is not None:
+            self.calls.close()
         self.disp.ExitLoop()
 
     def refresh(self):
@@ -259,6 +287,25 @@ class Dialog:
         self.win.Show()
         self.disp.RunLoop()
         self.win.Hide()
+
+
+def no_dialog_message(resolve):
+    """What the artist is told when this Resolve has no UIManager (lines for the Console)."""
+    product = version = ""
+    try:
+        product = resolve.GetProductName() or ""
+        version = resolve.GetVersionString() or ""
+    except Exception as exc:  # noqa: BLE001  only for the message
+        log.debug("no product name or version (%s)", exc)
+    which = f"{product or 'this Resolve'} {version}".strip()
+    return [
+        (f"the Kinochrome dialog needs Resolve's UIManager, which {which} does not offer (the free DaVinci "
+         "Resolve has no UIManager from 19.1 on); nothing was changed."),
+        ("In the free version: colourise with the Kinochrome panel (`kinochrome panel SHOT`) or the command line "
+         "(`kinochrome colorize SHOT --session SHOT.kinochrome.json`), then import the result into the media pool."),
+        ("Resolve Studio can also drive Kinochrome from outside: `python -m kinochrome.resolve --track 1` "
+         "(external scripting: Local)."),
+    ]
 
 
 def main(resolve=None, argv=None):
@@ -275,8 +322,15 @@ def main(resolve=None, argv=None):
     ui = getattr(fusion, "UIManager", None) if fusion is not None else None
     bmd = globals().get("bmd") or vars(builtins).get("bmd")
     if ui is None or bmd is None or not hasattr(bmd, "UIDispatcher"):
-        log.info("no UIManager here: running on the selection with command-line options, logging progress")
-        return run_headless(resolve, argv if argv is not None else getattr(sys, "argv", [])[1:], KINOCHROME_VENV)
+        args = [a for a in (argv if argv is not None else getattr(sys, "argv", [])[1:]) if a]
+        if not args:
+            # Free Resolve 19.1+ has no UIManager (Studio-only since 19.1). Never start a run nobody asked
+            # for (it would add files, a bin and a track): say what works instead.
+            for line in no_dialog_message(resolve):
+                log.info("%s", line)
+            return None
+        log.info("no UIManager here: running with the given options, logging progress")
+        return run_headless(resolve, args, KINOCHROME_VENV)
     Dialog(resolve, ui, bmd.UIDispatcher(ui), KINOCHROME_VENV).show()
     return None
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 ENV_API = "RESOLVE_SCRIPT_API"
 ENV_LIB = "RESOLVE_SCRIPT_LIB"
+#: Windows: the Python home fusionscript.dll loads (Resolve's README, "Windows" under external scripting; without
+#: it, with several Pythons installed, fusionscript may load another one's DLL and crash).
+ENV_PYTHON_HOME = "FUSION_PYTHON3_HOME"
 MODULE_NAME = "DaVinciResolveScript"
 
 #: (RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB) defaults per ``sys.platform`` family, from Resolve's README.
@@ -76,11 +79,14 @@ def script_paths(environ: Mapping[str, str] | None = None, platform: str | None 
 def load_module(environ: MutableMapping[str, str] | None = None, platform: str | None = None) -> ModuleType:
     """Import DaVinciResolveScript: as already importable, else from ``$RESOLVE_SCRIPT_API/Modules``.
 
-    Sets ``RESOLVE_SCRIPT_LIB`` in the environment when unset (the module reads it to find fusionscript).
+    Sets ``RESOLVE_SCRIPT_LIB`` in the environment when unset (the module reads it to find fusionscript), and on
+    Windows ``FUSION_PYTHON3_HOME`` to this Python's home, so fusionscript loads the Python that is running.
     Raises :class:`ResolveModuleMissing` naming the folder searched.
     """
     env = os.environ if environ is None else environ
     api, lib = script_paths(env, platform)
+    if _family(platform or sys.platform) == "win32":
+        env.setdefault(ENV_PYTHON_HOME, sys.base_prefix)
     try:
         return importlib.import_module(MODULE_NAME)
     except ImportError:

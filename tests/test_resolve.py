@@ -582,8 +582,10 @@ def test_dialog_with_a_timer_runs_in_the_background_and_reports_on_ticks(tmp_pat
     fake.click(window, "AddKey")
     fake.click(window, "Run")
     assert dialog.worker is not None and ui.timers[0].running
-    dialog.worker.join(30)
-    assert fake.tick(disp)                                 # the dispatcher's next interval shows the result
+    ticks = 0
+    while fake.tick(disp) and ticks < 600:                 # the dispatcher's intervals make the Resolve calls
+        ticks += 1
+    assert not dialog.worker.is_alive() and ticks >= 1     # the run made its Resolve calls on these ticks
     assert items["Status"].Text == "1 done" and not ui.timers[0].running
     assert not fake.tick(disp)
 
@@ -707,3 +709,133 @@ def test_mypy_checks_the_adapter_against_fusionscript_stubs():
     done = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", *files], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ----------------------------------------------------------------------------------------- issue 17: versions
+
+def test_free_resolve_19_1_without_uimanager_starts_nothing(tmp_path, caplog):
+    """Free Resolve 19.1+ has no UIManager: the Workspace script says what works there and changes nothing
+    (it used to colourise the clip under the playhead with no keyframes, adding files, a bin and a track)."""
+    app = fake.Resolve(version=(19, 2, 0, 0, ""), studio=False)
+    project = app.GetProjectManager().CreateProject("Archive")
+    timeline = fake.add_timeline(project, "Reel 1")
+    add_sequence(project, timeline, tmp_path / "s", "s", range(1, 6), 1, REC, 5)
+    assert app.Fusion().UIManager is None and fake.Resolve(version=(19, 0, 0, 0, ""), studio=False).Fusion().UIManager
+    script = _load("kinochrome_tests_workspace_free", ROOT / "resolve" / "Kinochrome.py")
+    with caplog.at_level("INFO", logger="kinochrome.resolve"):
+        assert script.main(resolve=app, argv=[]) is None
+    assert kinochrome_bin(project) is None and timeline.GetTrackCount("video") == 1
+    assert not list((tmp_path / "s").glob("*_kino*"))
+    assert "free DaVinci Resolve has no UIManager" in caplog.text and "kinochrome panel" in caplog.text
+
+
+@pytest.mark.parametrize("version", [(18, 6, 6, 0, ""), (19, 0, 3, 0, ""), (20, 2, 0, 0, "")])
+def test_placement_in_the_clips_own_frames_per_version(tmp_path, version):
+    """AppendToTimeline counts in the clip's own frame numbers (1001 for a result from 1001), endFrame exclusive
+    from 19, inclusive in 18; a wrong range gives a broken item, which must not count as placed."""
+    app = fake.Resolve(version=version)
+    project = app.GetProjectManager().CreateProject("Archive")
+    timeline = fake.add_timeline(project, "Reel 1")
+    add_sequence(project, timeline, tmp_path / "scans", "reel", range(1001, 1009), 1, REC + 10, 4, left=2)
+    timeline._playhead = REC + 11
+    report = ResolveAdapter(app, colourise=tint_colourise()).run(RunOptions(scope="selection"))
+    [result] = report.clips
+    assert result.status == "done", result.message
+    [placed] = timeline.GetItemListInTrack("video", result.new_track)
+    assert (placed.GetStart(), placed.GetEnd(), placed.GetLeftOffset()) == (REC + 10, REC + 14, 0)
+    assert placed.GetMediaPoolItem().GetClipProperty("Start") == "1003"
+
+
+def test_a_broken_append_is_not_taken_for_a_placed_clip(tmp_path, monkeypatch):
+    app, project, timeline = make_project(tmp_path)
+    add_sequence(project, timeline, tmp_path / "scans", "reel", range(1001, 1005), 1, REC, 4)
+    real = fake.MediaPool.AppendToTimeline
+
+    def off_by_one(self, clip_info):
+        return real(self, [{**clip_info[0], "endFrame": clip_info[0]["endFrame"] + 5}])
+
+    monkeypatch.setattr(fake.MediaPool, "AppendToTimeline", off_by_one)
+    [result] = ResolveAdapter(app, colourise=tint_colourise()).run(RunOptions(scope="track", track=1)).clips
+    assert result.status == "failed" and "did not place" in result.message
+    assert len(kinochrome_bin(project).GetClipList()) == 0                 # rolled back
+
+
+def test_resolve_17_is_refused_in_one_line(tmp_path):
+    with pytest.raises(connect_mod.ResolveError, match="needs DaVinci Resolve 18 or later; this is 17.4"):
+        ResolveAdapter(fake.Resolve(version=(17, 4, 6, 0, "")))
+
+
+def test_drop_frame_timecode(tmp_path, monkeypatch):
+    script = _load("kinochrome_tests_workspace_df", ROOT / "resolve" / "Kinochrome.py")
+    assert script.timecode_to_frame("01:00:00;00", 30000 / 1001) == 107892
+    assert script.timecode_to_frame("00:01:00;02", 29.97) == 1800
+    assert script.timecode_to_frame("00:10:00;00", 59.94) == 35964
+    assert script.timecode_to_frame("01:00:00:00", 29.97) == 108000                        # non-drop
+    _app, timeline, _ui, _disp, dialog, window, items, _calls = open_dialog(tmp_path, monkeypatch)
+    timeline._settings.update({"timelineFrameRate": "29.97", "timelineDropFrameTimecode": "1"})
+    timeline._playhead = 107892 + 1000
+    items["KeyRef"].Text = write_reference(tmp_path / "ref.png")
+    fake.click(window, "AddKey")
+    assert dialog.keyframes[-1][0] == 107892 + 1000
+
+
+def test_movie_render_is_read_in_the_projects_colour_space(tmp_path):
+    """A movie rendered to EXR by Resolve is in the timeline/output colour space (Rec.709 gamma 2.4 here), not
+    scene-linear: the job is told so, and the render is tagged with the project's colour space."""
+    app, project, timeline = make_project(tmp_path)
+    media = fake.add_movie_clip(project, str(tmp_path / "scan.mov"), 10, movie_source)
+    (tmp_path / "scan.mov").write_bytes(b"")
+    fake.place(timeline, media, 1, REC, 4)
+    calls: list = []
+    report = ResolveAdapter(app, colourise=tint_colourise(calls)).run(RunOptions(scope="track", track=1))
+    assert report.clips[0].status == "done", report.clips[0].message
+    assert calls[0].colourspace == "g24_rec709"
+    assert project._render_settings["ColorSpaceTag"] == "Same as Project"
+    project.SetSetting("colorScienceMode", "davinciYRGBColorManagedv2")
+    project.SetSetting("colorSpaceOutput", "sRGB")
+    assert ResolveAdapter(app).render_colourspace(project) == ("sRGB", "sRGB")
+
+
+def test_windows_external_scripting_sets_fusion_python3_home(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "DaVinciResolveScript", ModuleType("DaVinciResolveScript"))
+    env: dict[str, str] = {}
+    connect_mod.load_module(env, "win32")
+    assert env["FUSION_PYTHON3_HOME"] == sys.base_prefix
+    env = {"FUSION_PYTHON3_HOME": r"C:\Python311"}
+    connect_mod.load_module(env, "win32")
+    assert env["FUSION_PYTHON3_HOME"] == r"C:\Python311"                        # the studio's choice stays
+    env = {}
+    connect_mod.load_module(env, "linux")
+    assert "FUSION_PYTHON3_HOME" not in env
+
+
+def test_resolve_writes_from_a_worker_thread_are_refused_by_the_fake(tmp_path):
+    """While a dialog runs, Resolve calls belong on its UI thread (the fake enforces it); the proxy gets them
+    there from a worker."""
+    import threading
+
+    from kinochrome.resolve.uithread import UiCalls, UiThreadProxy
+
+    app, project, _timeline = make_project(tmp_path)
+    disp = fake.UIDispatcher(fake.UIManager(with_timer=True))
+    errors: list = []
+    calls = UiCalls()
+
+    def direct():
+        try:
+            project.GetMediaPool().AddSubFolder(project.GetMediaPool().GetRootFolder(), "x")
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    def proxied():
+        pool = UiThreadProxy(app, calls).GetProjectManager().GetCurrentProject().GetMediaPool()
+        errors.append(pool.AddSubFolder(pool.GetRootFolder(), "y").GetName())
+
+    for work in (direct, proxied):
+        worker = threading.Thread(target=work)
+        worker.start()
+        while worker.is_alive():
+            calls.pump(0.05)
+        worker.join()
+    disp.ExitLoop()
+    assert isinstance(errors[0], RuntimeError) and errors[1] == "y"

@@ -22,14 +22,37 @@ API has. Semantics follow Resolve's README and, where marked, public scripts (se
   "CompletionPercentage": int} plus "Error" on failure [community]. ``Project.fail_render = "message"``
   makes the next render fail half-way (frames up to then stay on disk, as in Resolve).
 
+Version and edition (``Resolve(version=(19, 1, 0, 0, ""), studio=False)``, issue 17; sources in brackets):
+
+* ``GetVersion()`` -> ``[major, minor, patch, build, suffix]``, ``GetProductName()`` "DaVinci Resolve" or
+  "DaVinci Resolve Studio" [Resolve scripting README, as mirrored in b3n0y/ResolveDevDoc API_basic.rst];
+* ``Fusion().UIManager`` is None in the free edition from 19.1 on (UIManager became Studio-only)
+  [Blackmagic forum / public UIManager tools, see docs/resolve.md];
+* before 19.1 ``TimelineItem.GetTrackTypeAndIndex`` and ``Timeline.GetMarkInOut`` do not exist: a missing
+  method reads as None on a Resolve object, so calling it raises ``TypeError: 'NoneType' object is not
+  callable``; ``AddTrack`` takes only the track type (no options: refused), ``GetStart``/``GetEnd`` take no
+  subframe argument (TypeError) [README "Last Updated" notes for 19.0/19.1];
+* ``AppendToTimeline`` clip info counts ``startFrame``/``endFrame`` in the clip's own frame numbers
+  (``GetClipProperty("Start")``..``("End")``, 1001 for a sequence from 1001); ``endFrame`` is exclusive from 19 on
+  and inclusive in 18 [AYON/OpenPype resolve integration]. Outside that range Resolve still returns one item,
+  but a broken one whose getters return None; the fake does the same;
+* the timeline setting ``timelineDropFrameTimecode`` ("1") makes ``GetCurrentTimecode`` drop-frame (``;``);
+* ``Project.GetSetting``: ``colorScienceMode``, ``colorSpaceTimeline``, ``colorSpaceOutput`` (project settings
+  keys of the README); a render is written in the output (managed) or timeline colour space;
+* once a ``UIDispatcher`` exists, Resolve *writes* (media pool, timeline, render API) made from any other thread
+  than the dispatcher's raise RuntimeError: public UIManager tools keep every Resolve call on the UI thread
+  (timer callbacks); Blackmagic documents no thread safety for the scripting API.
+
 Pixels of a movie clip come from a callable ``index -> float32 (H, W, 3)`` given to :func:`add_movie_clip`
 (the fake cannot decode movies). Output is not resized to FormatWidth/FormatHeight.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -39,6 +62,32 @@ import numpy as np
 FrameSource = Callable[[int], np.ndarray]
 
 _PRINTF_RE = re.compile(r"%0?(\d*)d")
+_UI_THREAD: list[threading.Thread | None] = [None]      # set by UIDispatcher: Resolve writes only from it
+
+
+def _ui_write(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A Resolve write: refused from a worker thread while a UIManager dialog runs (see the module doc)."""
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        ui = _UI_THREAD[0]
+        if ui is not None and threading.current_thread() is not ui:
+            raise RuntimeError(f"{method.__name__} called from thread {threading.current_thread().name}, "
+                               "not the UI thread")
+        return method(*args, **kwargs)
+    return checked
+
+
+_UNSET: Any = None   # GetStart() on 18 takes no argument: the default stands for "none given"
+
+
+def _version(app: dict[str, Any]) -> tuple[int, int]:
+    major, minor = app.get("version", (20, 2))[:2]
+    return int(major), int(minor)
+
+
+def _new_api(app: dict[str, Any]) -> bool:
+    """Resolve 19.1+ (GetTrackTypeAndIndex, GetMarkInOut, AddTrack options, GetStart(subframe))."""
+    return _version(app) >= (19, 1)
 _BRACKET_RE = re.compile(r"^(.*)\[(-?\d+)-(-?\d+)\](\.[^.]+)$")
 
 
@@ -116,15 +165,23 @@ class TimelineItem:
         self._duration = duration
         self._left = left_offset
         self._track = track
+        self._app: dict[str, Any] = {"name": "edit"}     # the application state, set when placed
+        self._broken = False                             # what a failed AppendToTimeline hands back
 
-    def GetName(self) -> str:
-        return self._name
+    def GetName(self) -> str | None:
+        return None if self._broken else self._name
 
-    def GetStart(self, subframe_precision: bool = False) -> int | float:
-        return self._start
+    def _subframe(self, given: Any) -> None:
+        if given is not _UNSET and not _new_api(self._app):
+            raise TypeError("GetStart/GetEnd take no arguments before Resolve 19.1")
 
-    def GetEnd(self, subframe_precision: bool = False) -> int | float:
-        return self._start + self._duration
+    def GetStart(self, subframe_precision: Any = None) -> int | float | None:
+        self._subframe(subframe_precision)
+        return None if self._broken else self._start
+
+    def GetEnd(self, subframe_precision: Any = None) -> int | float | None:
+        self._subframe(subframe_precision)
+        return None if self._broken else self._start + self._duration
 
     def GetDuration(self, subframe_precision: bool = False) -> int | float:
         return self._duration
@@ -133,10 +190,15 @@ class TimelineItem:
         return self._left
 
     def GetMediaPoolItem(self) -> MediaPoolItem | None:
-        return self._media
+        return None if self._broken else self._media
 
-    def GetTrackTypeAndIndex(self) -> tuple[str, int]:
+    def _track_type_and_index(self) -> tuple[str, int]:
         return "video", self._track
+
+    @property
+    def GetTrackTypeAndIndex(self) -> Callable[[], tuple[str, int]] | None:
+        """Arrived in 19.1: before, the attribute reads None (calling it is a TypeError)."""
+        return self._track_type_and_index if _new_api(self._app) else None
 
 
 #: Pages where Timeline.GetCurrentTimecode answers ("while on Cut, Edit, Color, Fairlight and Deliver pages",
@@ -151,7 +213,7 @@ class Timeline:
         self._page = page if page is not None else {"name": "edit"}   # the application's current page
         self._name = name
         self._start = start_frame
-        self._settings = {"timelineFrameRate": f"{fps:g}"}
+        self._settings = {"timelineFrameRate": f"{fps:g}", "timelineDropFrameTimecode": "0"}
         self._tracks: list[list[TimelineItem]] = [[] for _ in range(tracks)]
         self._enabled: list[bool] = [True] * tracks
         self._marks: dict[str, dict[str, int]] = {}
@@ -173,9 +235,12 @@ class Timeline:
     def GetTrackCount(self, trackType: str) -> int:
         return len(self._tracks) if trackType == "video" else 0
 
+    @_ui_write
     def AddTrack(self, trackType: str, newTrackOptions: Any = None) -> bool:
         if trackType != "video":
             return False
+        if newTrackOptions is not None and not _new_api(self._page):
+            return False                    # AddTrack(type, options) arrived in 19.1
         index = len(self._tracks) + 1
         if isinstance(newTrackOptions, dict) and 1 <= int(newTrackOptions.get("index", 0)) <= len(self._tracks):
             index = int(newTrackOptions["index"])
@@ -184,6 +249,7 @@ class Timeline:
         self._renumber()
         return True
 
+    @_ui_write
     def DeleteTrack(self, trackType: str, trackIndex: int) -> bool:
         if trackType != "video" or not 1 <= trackIndex <= len(self._tracks):
             return False
@@ -197,6 +263,7 @@ class Timeline:
             return []
         return sorted(self._tracks[index - 1], key=lambda i: i._start)
 
+    @_ui_write
     def SetTrackEnable(self, trackType: str, trackIndex: int, Bool: bool) -> bool:
         if trackType != "video" or not 1 <= trackIndex <= len(self._tracks):
             return False
@@ -206,8 +273,13 @@ class Timeline:
     def GetIsTrackEnabled(self, trackType: str, trackIndex: int) -> bool:
         return trackType == "video" and 1 <= trackIndex <= len(self._tracks) and self._enabled[trackIndex - 1]
 
-    def GetMarkInOut(self) -> dict:
+    def _mark_in_out(self) -> dict:
         return {k: dict(v) for k, v in self._marks.items()}
+
+    @property
+    def GetMarkInOut(self) -> Callable[[], dict] | None:
+        """Arrived in 19.0/19.1: before, the attribute reads None."""
+        return self._mark_in_out if _new_api(self._page) else None
 
     def SetMarkInOut(self, mark_in: int, mark_out: int, type: str = "all") -> bool:
         for kind in (("video", "audio") if type == "all" else (type,)):
@@ -221,11 +293,19 @@ class Timeline:
     def GetCurrentTimecode(self) -> str:
         if self._page["name"] not in TIMECODE_PAGES:
             return ""
-        rate = round(float(self._settings["timelineFrameRate"]))
-        seconds, ff = divmod(self._playhead, rate)
+        fps = float(self._settings["timelineFrameRate"])
+        rate = round(fps)
+        frame = self._playhead
+        drop = self._settings.get("timelineDropFrameTimecode") == "1" and rate in (30, 60) and fps != rate
+        if drop:                                 # SMPTE drop-frame: 2 (4 at 59.94) numbers skipped a minute
+            skip = 2 * rate // 30
+            per10 = rate * 600 - 9 * skip
+            tens, rest = divmod(frame, per10)
+            frame += 9 * skip * tens + (skip * ((rest - skip) // (rate * 60 - skip)) if rest > skip else 0)
+        seconds, ff = divmod(frame, rate)
         minutes, ss = divmod(seconds, 60)
         hh, mm = divmod(minutes, 60)
-        return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+        return f"{hh:02d}:{mm:02d}:{ss:02d}{';' if drop else ':'}{ff:02d}"
 
     def GetCurrentVideoItem(self) -> TimelineItem | None:
         for track in range(len(self._tracks), 0, -1):
@@ -253,6 +333,7 @@ class Timeline:
                for o in self._tracks[track - 1]):
             return False
         item._track = track
+        item._app = self._page
         self._tracks[track - 1].append(item)
         return True
 
@@ -275,6 +356,7 @@ class MediaPool:
     def GetRootFolder(self) -> Folder:
         return self._root
 
+    @_ui_write
     def AddSubFolder(self, folder: Folder, name: str) -> Folder:
         sub = Folder(name)
         folder._folders.append(sub)
@@ -283,12 +365,14 @@ class MediaPool:
     def GetCurrentFolder(self) -> Folder:
         return self._current
 
+    @_ui_write
     def SetCurrentFolder(self, folder: Folder) -> bool:
         if not isinstance(folder, Folder):
             return False
         self._current = folder
         return True
 
+    @_ui_write
     def ImportMedia(self, items: list) -> list[MediaPoolItem]:
         created = []
         for info in items:
@@ -313,6 +397,7 @@ class MediaPool:
         self._current._clips.extend(created)
         return created
 
+    @_ui_write
     def DeleteClips(self, clips: list[MediaPoolItem]) -> bool:
         folders, found = [self._root], False
         while folders:
@@ -323,6 +408,7 @@ class MediaPool:
             folder._clips = kept
         return found
 
+    @_ui_write
     def AppendToTimeline(self, clipInfo: list) -> list[TimelineItem]:
         timeline = self._project._current
         if timeline is None:
@@ -333,10 +419,16 @@ class MediaPool:
             if not isinstance(media, MediaPoolItem):
                 return []
             start, end = int(info["startFrame"]), int(info["endFrame"])
-            frames = int(media.GetClipProperty("Frames") or 0)
-            if not 0 <= start < end <= frames:
-                return []
-            item = TimelineItem(media, media.GetName(), int(info["recordFrame"]), end - start, start)
+            first = int(media.GetClipProperty("Start") or 0)
+            last = int(media.GetClipProperty("End") or first + int(media.GetClipProperty("Frames") or 0) - 1)
+            exclusive = _version(self._project._page) >= (19, 0)
+            stop = end if exclusive else end + 1          # endFrame: exclusive from 19, inclusive in 18
+            if not first <= start < stop <= last + 1:
+                broken = TimelineItem(media, media.GetName(), int(info.get("recordFrame", 0)), 0)
+                broken._broken = True                     # Resolve hands back an item that is not there
+                placed.append(broken)
+                continue
+            item = TimelineItem(media, media.GetName(), int(info["recordFrame"]), stop - start, start - first)
             if not timeline._place(item, int(info["trackIndex"])):
                 return []
             placed.append(item)
@@ -364,6 +456,17 @@ class Project:
         }
         self.fail_render: str | None = None
         self.frames_per_poll = 2
+        self._settings = {"colorScienceMode": "davinciYRGB", "colorSpaceTimeline": "Rec.709 Gamma 2.4",
+                          "colorSpaceOutput": "Rec.709 Gamma 2.4"}
+
+    def GetSetting(self, settingName: str = "") -> str | dict[str, str]:
+        if not settingName:
+            return dict(self._settings)
+        return self._settings.get(settingName, "")
+
+    def SetSetting(self, settingName: str, settingValue: str) -> bool:
+        self._settings[settingName] = settingValue
+        return True
 
     def GetName(self) -> str:
         return self._name
@@ -380,6 +483,7 @@ class Project:
     def GetCurrentTimeline(self) -> Timeline | None:
         return self._current
 
+    @_ui_write
     def SetCurrentTimeline(self, timeline: Timeline) -> bool:
         if timeline not in self._timelines:
             return False
@@ -394,6 +498,7 @@ class Project:
         ext = self.render_formats.get(renderFormat, renderFormat)
         return dict(self.render_codecs.get(ext, {}))
 
+    @_ui_write
     def SetCurrentRenderFormatAndCodec(self, format: str, codec: str) -> bool:
         ext = self.render_formats.get(format, format)
         if codec not in self.render_codecs.get(ext, {}).values():
@@ -404,6 +509,7 @@ class Project:
     def GetCurrentRenderFormatAndCodec(self) -> dict[str, str]:
         return dict(self._format_codec)
 
+    @_ui_write
     def SetCurrentRenderMode(self, renderMode: int) -> bool:
         if renderMode not in (0, 1):
             return False
@@ -415,12 +521,14 @@ class Project:
                     "PixelAspectRatio", "VideoQuality", "ColorSpaceTag", "GammaTag", "ExportAlpha",
                     "ClipStartFrame", "ReplaceExistingFilesInPlace"}
 
+    @_ui_write
     def SetRenderSettings(self, settings: dict[str, Any]) -> bool:
         if not isinstance(settings, dict) or set(settings) - self._RENDER_KEYS:
             return False
         self._render_settings.update(settings)
         return True
 
+    @_ui_write
     def AddRenderJob(self) -> str:
         s = self._render_settings
         if self._current is None or not s.get("TargetDir"):
@@ -430,6 +538,7 @@ class Project:
                               "timeline": self._current, "JobStatus": "Ready", "done": 0}
         return job_id
 
+    @_ui_write
     def DeleteRenderJob(self, jobId: str) -> bool:
         if jobId in self._rendering or jobId not in self._jobs:
             return False
@@ -439,6 +548,7 @@ class Project:
     def GetRenderJobList(self) -> list[dict[str, Any]]:
         return [{"JobId": k, "TargetDir": v["settings"]["TargetDir"]} for k, v in self._jobs.items()]
 
+    @_ui_write
     def StartRendering(self, jobIds: Any = None, isInteractiveMode: bool = False) -> bool:
         ids = list(jobIds) if isinstance(jobIds, (list, tuple)) else list(self._jobs)
         if not ids or any(i not in self._jobs for i in ids) or self._rendering:
@@ -448,6 +558,7 @@ class Project:
         self._rendering = ids
         return True
 
+    @_ui_write
     def StopRendering(self) -> None:
         for job_id in self._rendering:
             self._jobs[job_id]["JobStatus"] = "Cancelled"
@@ -522,10 +633,23 @@ class ProjectManager:
         return self._current
 
 
+class _Fusion:
+    def __init__(self, ui: Any) -> None:
+        self.UIManager = ui
+
+
 class Resolve:
-    def __init__(self) -> None:
-        self._page = {"name": "edit"}
+    def __init__(self, version: tuple = (20, 2, 0, 0, ""), studio: bool = True) -> None:
+        self._page: dict[str, Any] = {"name": "edit", "version": tuple(version), "studio": studio}
         self._manager = ProjectManager(self._page)
+
+    def Fusion(self) -> _Fusion:
+        """``fusion.UIManager``: None in the free edition from 19.1 on."""
+        free_without_ui = not self._page["studio"] and _version(self._page) >= (19, 1)
+        return _Fusion(None if free_without_ui else UIManager(with_timer=True))
+
+    def GetVersion(self) -> list:
+        return list(self._page["version"])
 
     def OpenPage(self, pageName: str) -> bool:
         if pageName not in PAGES:
@@ -540,10 +664,11 @@ class Resolve:
         return self._manager
 
     def GetProductName(self) -> str:
-        return "DaVinci Resolve Studio"
+        return "DaVinci Resolve Studio" if self._page["studio"] else "DaVinci Resolve"
 
     def GetVersionString(self) -> str:
-        return "21.0.0"
+        major, minor, patch, build, suffix = (list(self._page["version"]) + [0, 0, 0, 0, ""])[:5]
+        return f"{major}.{minor}.{patch}{suffix}.{build}"
 
 
 # ------------------------------------------------------------------------------ UIManager
@@ -646,6 +771,7 @@ class UIDispatcher:
 
     def __init__(self, ui: UIManager) -> None:
         self.ui = ui
+        _UI_THREAD[0] = threading.current_thread()      # from now on, Resolve writes only from this thread
         self.On = _Handlers()
         self.windows: list[Window] = []
         self.exited = False
@@ -660,6 +786,7 @@ class UIDispatcher:
 
     def ExitLoop(self) -> None:
         self.exited = True
+        _UI_THREAD[0] = None
 
 
 def tick(disp: UIDispatcher) -> bool:
