@@ -1,8 +1,8 @@
 """Nuke's init.py for Kinochrome (runs in every mode, ``nuke -t`` included; no UI here).
 
-Puts the Kinochrome venv's site-packages on ``sys.path`` so that ``kinochrome``, torch and OpenImageIO import,
-if the venv was made with this Nuke's Python version (compiled packages of another version would crash
-Nuke). The venv comes from ``KINOCHROME_VENV``, set by the block ``install.py --hosts nuke`` adds to
+Puts the Kinochrome venv's site-packages on ``sys.path`` so that ``kinochrome`` (and fileseq) import, if the
+venv was made with this Nuke's Python version. Only pure-Python parts are imported into Nuke: torch, cv2 and
+OpenImageIO never are (Nuke 15.1+ ships its own torch); the work runs in the venv's own Python (docs/nuke.md). The venv comes from ``KINOCHROME_VENV``, set by the block ``install.py --hosts nuke`` adds to
 ~/.nuke/init.py, or by the studio alongside ``NUKE_PATH``.
 """
 import glob
