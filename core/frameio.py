@@ -97,9 +97,12 @@ def _short(path: str) -> str:
 def _oiio_error(obj: object | None = None) -> str:
     """The pending OpenImageIO error message, one line."""
     message = ""
-    if obj is not None and hasattr(obj, "geterror"):
-        message = obj.geterror()
-    message = message or oiio.geterror()
+    try:
+        if obj is not None and hasattr(obj, "geterror"):
+            message = obj.geterror()
+        message = message or oiio.geterror()
+    except UnicodeDecodeError:  # a damaged file's own bytes quoted in the message
+        message = "the reader's message is not text (damaged header)"
     return " ".join(message.split()) or "unknown OpenImageIO error"
 
 
@@ -216,6 +219,8 @@ def list_layers(path: str) -> list[str]:
         raise _read_error(path, _oiio_error())
     try:
         return _layer_labels(inp)
+    except UnicodeDecodeError:
+        raise FrameReadError(f"{_short(path)}: truncated or corrupt (header text is not UTF-8)") from None
     finally:
         inp.close()
 
@@ -305,6 +310,14 @@ def check_image_size(path: str, spec: oiio.ImageSpec, size: tuple[int, int] | No
 def _read(path: str, layer: str | None, frame: int | None, pixels: bool,
           size: tuple[int, int] | None = None) -> Frame:
     """The one reader behind read_frame (pixels decoded) and read_header (zero placeholders)."""
+    try:
+        return _read_file(path, layer, frame, pixels, size)
+    except UnicodeDecodeError:  # channel names or attributes of a damaged header that are not UTF-8
+        raise FrameReadError(f"{_short(path)}: truncated or corrupt (header text is not UTF-8)") from None
+
+
+def _read_file(path: str, layer: str | None, frame: int | None, pixels: bool,
+               size: tuple[int, int] | None) -> Frame:
     if os.path.isdir(path):
         raise FrameReadError(f"{_short(path)}: is a folder, not an image file")
     if not os.path.isfile(path):

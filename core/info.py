@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from . import colour, frameio, sequence
+from .errors import FrameReadError
 
 
 def compact_frames(frames: tuple[int, ...] | list[int]) -> str:
@@ -102,26 +103,34 @@ def shot_info(path: str, frames: tuple[int, int] | None = None, layer: str | Non
         first = readable[0]
         header = frameio.read_header(shot.path(first), layer=layer, frame=first)
         spec = header.spec
-        info.update({
-            "resolution": [spec.width, spec.height],
-            "data_window": [spec.x, spec.y, spec.width, spec.height],
-            "display_window": [spec.full_x, spec.full_y, spec.full_width, spec.full_height],
-            "channels": list(header.channels),
-            "alpha": header.alpha is not None,
-            "layer": header.layer,
-            "layers": frameio.list_layers(shot.path(first)),
-            "pixel_type": header.pixel_type,
-            "bits": header.bits,
-            "format": header.file_format,
-            "compression": spec.get_string_attribute("compression", "") or None,
-            "colourspace": colour.guess_colourspace(header),
-            "timecode": _timecode(spec),
-            "fps": _fps(spec),
-            "pixel_aspect": round(float(spec.get_float_attribute("PixelAspectRatio", 1.0)), 4),
-        })
+        try:
+            _describe(info, header, spec, shot.path(first))
+        except UnicodeDecodeError:  # an attribute of a damaged header that is not text
+            raise FrameReadError(f"{shot.path(first)}: truncated or corrupt (header text is not UTF-8)") from None
     size = sum(sizes.values())
     info.update({"size_bytes": size, "size": human_size(size)})
     return info
+
+
+def _describe(info: dict, header: frameio.Frame, spec, path: str) -> None:
+    """The first readable frame's header into ``info``."""
+    info.update({
+        "resolution": [spec.width, spec.height],
+        "data_window": [spec.x, spec.y, spec.width, spec.height],
+        "display_window": [spec.full_x, spec.full_y, spec.full_width, spec.full_height],
+        "channels": list(header.channels),
+        "alpha": header.alpha is not None,
+        "layer": header.layer,
+        "layers": frameio.list_layers(path),
+        "pixel_type": header.pixel_type,
+        "bits": header.bits,
+        "format": header.file_format,
+        "compression": spec.get_string_attribute("compression", "") or None,
+        "colourspace": colour.guess_colourspace(header),
+        "timecode": _timecode(spec),
+        "fps": _fps(spec),
+        "pixel_aspect": round(float(spec.get_float_attribute("PixelAspectRatio", 1.0)), 4),
+    })
 
 
 def _window(w: list[int]) -> str:
