@@ -55,7 +55,8 @@ def max_frames() -> int:
 
 def env_threads() -> int | None:
     value = os.environ.get(ENV_THREADS)
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
+    # an absurd value (100000) is ignored like a non-number: OpenImageIO fails, then crashes, on it
+    return int(value) if value and value.isdigit() and 0 < int(value[:10]) <= MAX_THREADS else None
 
 
 def env_device() -> str:
