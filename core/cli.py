@@ -205,14 +205,73 @@ def _main_thread() -> bool:
 
 
 # ---------------------------------------------------------------------- commands
-def cmd_colorize(args: argparse.Namespace) -> int:
+def setting_flags(settings: JobSettings) -> list[str]:
+    """``kinochrome colorize`` flags for the settings besides the shot, output, range, method, model, device,
+    preroll, mode, threads and keyframes (those a farm template passes as job parameters).
+
+    The settings a session file also holds are always passed (the flags win over the session's values); the
+    others only where they differ from the defaults; a None (layer, bit depth) leaves the session's value.
+    """
+    default = JobSettings(input="")
+    flags = ["--colorspace", settings.colourspace, "--ref-strength", repr(float(settings.ref_strength)),
+             "--reach", str(int(settings.reach)), "--working-size", str(int(settings.working_size))]
+    for flag, key in (("--layer", "layer"), ("--out-bit-depth", "out_bit_depth"), ("--on-error", "on_error"),
+                      ("--missing", "missing")):
+        if getattr(settings, key) != getattr(default, key) and getattr(settings, key) is not None:
+            flags += [flag, str(getattr(settings, key))]
+    return flags + ["--fit"] * bool(settings.fit) + ["--confidence-aov"] * bool(settings.confidence_aov)
+
+
+def ref_flags(keyframes: Sequence[Keyframe]) -> list[str]:
+    """``--ref FRAME=IMAGE`` per keyframe; UsageError for what the flag cannot carry (a session file can)."""
+    flags: list[str] = []
+    for key in keyframes:
+        if key.points or key.strokes or key.kind != "auto" or not key.reference:
+            raise UsageError(f"keyframe {key.frame}: colour points, strokes or a reference kind need a session "
+                             f"file; save the session and pass it (SHOT.kinochrome.json)")
+        flags += ["--ref", f"{key.frame}={key.reference}"]
+    return flags
+
+
+def colorize_args(settings: JobSettings, session_file: str | os.PathLike[str] | None = None) -> list[str]:
+    """The ``kinochrome colorize`` arguments that run ``settings`` (the inverse of :func:`colorize_settings`).
+
+    Keyframes travel in ``session_file`` (the session the settings were saved to: points and strokes need
+    it) or, without one, as ``--ref`` flags. ``stateless`` (evaluation only) has no flag.
+    """
+    args = ["colorize", settings.input]
+    if settings.output:
+        args += ["-o", settings.output]
+    if settings.frames:
+        args += ["--frames", f"{settings.frames[0]}-{settings.frames[1]}"]
+    args += ["--method", settings.method, "--device", settings.device]
+    if settings.model:
+        args += ["--model", settings.model]
+    if settings.preroll:
+        args += ["--preroll", str(int(settings.preroll))]
+    if settings.threads:
+        args += ["--threads", str(int(settings.threads))]
+    if settings.mode != "error":
+        args.append(f"--{settings.mode}")
+    args += setting_flags(settings)
+    if session_file is not None:
+        return [*args, "--session", str(session_file)]
+    return [*args, *ref_flags(settings.keyframes)]
+
+
+def colorize_settings(args: argparse.Namespace) -> JobSettings:
+    """The JobSettings of parsed ``kinochrome colorize`` arguments (what Nuke's and the farm's commands carry)."""
     settings = settings_from_args(args, args.input, args.output)
     settings.mode = "overwrite" if args.overwrite else "resume" if args.resume else "error"
     settings.missing = args.missing
     settings.on_error = args.on_error
     settings.out_bit_depth = args.out_bit_depth or settings.out_bit_depth
     settings.confidence_aov = args.confidence_aov
-    return run_with_reporting(settings, args.json, args.quiet)
+    return settings
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    return run_with_reporting(colorize_settings(args), args.json, args.quiet)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from . import config
-from .session import Keyframe, Session
+from .errors import SessionError
+from .session import Keyframe, Session, session_from_dict, session_to_dict
+
+#: Version of the job document (:meth:`JobSettings.to_dict`).
+JOB_VERSION = 1
 
 MODES = ("error", "overwrite", "resume")      # what to do with output frames already on disk
 MISSING = ("error", "hold", "skip")           # missing input frames
@@ -72,6 +76,42 @@ class JobSettings:
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
+    def to_session(self) -> Session:
+        """The session-file part of the settings (shot, output, keyframes with points and strokes, model
+        settings), paths as they are here."""
+        return Session(shot=self.input, frames=self.frames, colourspace=self.colourspace, layer=self.layer,
+                       output=self.output, out_bit_depth=self.out_bit_depth, keyframes=list(self.keyframes),
+                       method=self.method, model=self.model, working_size=self.working_size,
+                       ref_strength=self.ref_strength, reach=self.reach, device=self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as one JSON document, lossless: the session document (:func:`session_to_dict`) under
+        ``session`` and the run's own options under ``run``. What crosses into another process (Resolve's
+        job runner) or onto a farm travels in this form; :meth:`from_dict` reads it back equal."""
+        return {"kinochrome_job": JOB_VERSION, "session": session_to_dict(self.to_session()),
+                "run": {key: getattr(self, key) for key in _RUN_FIELDS} | {
+                    key: None if getattr(self, key) is None else str(getattr(self, key)) for key in _PATH_FIELDS}}
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "job") -> JobSettings:
+        """Settings from :meth:`to_dict`'s document; SessionError naming ``source`` and the field when bad."""
+        if not isinstance(doc, dict) or doc.get("kinochrome_job") != JOB_VERSION:
+            got = doc.get("kinochrome_job") if isinstance(doc, dict) else type(doc).__name__
+            raise SessionError(f"{source}: expected a Kinochrome job document (kinochrome_job {JOB_VERSION}), "
+                               f"got {got!r}")
+        session = session_from_dict(doc.get("session"), source)
+        run = doc.get("run", {})
+        unknown = sorted(set(run) - {*_RUN_FIELDS, *_PATH_FIELDS}) if isinstance(run, dict) else ["run"]
+        if unknown:
+            raise SessionError(f"{source}: run: unknown fields {', '.join(unknown)}")
+        paths = {key: None if run.get(key) is None else Path(run[key]) for key in _PATH_FIELDS}
+        return replace(cls.from_session(session), **paths, **{key: run[key] for key in _RUN_FIELDS if key in run})
+
+
+#: JobSettings fields that are options of a run, not part of the session file.
+_RUN_FIELDS = ("fit", "threads", "preroll", "mode", "missing", "on_error", "confidence_aov", "stateless")
+_PATH_FIELDS = ("base_dir", "session_file")
+
 
 @dataclass
 class JobEvent:
@@ -95,12 +135,23 @@ class JobEvent:
 
     def to_json(self) -> dict[str, Any]:
         d = {"event": self.kind}
-        for key in ("frame", "index", "total", "status", "path", "message", "seconds"):
+        for key in _EVENT_FIELDS:
             value = getattr(self, key)
             if value is not None:
                 d[key] = value
         d.update(self.data)
         return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> JobEvent:
+        """The event :meth:`to_json` wrote (``summary`` stays on the producing side: it is in ``data``)."""
+        d = dict(d)
+        kind = d.pop("event", "warning")
+        fields = {key: d.pop(key) for key in _EVENT_FIELDS if key in d}
+        return cls(kind, data=d, **fields)
+
+
+_EVENT_FIELDS = ("frame", "index", "total", "status", "path", "message", "seconds")
 
 
 class CancelToken:

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from .errors import (
     UsageError,
 )
 from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
-from .session import Keyframe
+from .session import Keyframe, resolve_path
 from .upsample import resize_plane, working_size
 
 
@@ -93,16 +93,8 @@ def require_reference(settings: JobSettings) -> None:
 
 def resolved_keyframes(settings: JobSettings) -> list[Keyframe]:
     """The settings' keyframes with relative reference paths made absolute against ``base_dir`` (the session
-    file's folder)."""
-    base = settings.base_dir
-
-    def resolve(path: str | None) -> str | None:
-        if path is None or os.path.isabs(path) or base is None:
-            return path
-        return str(Path(base) / path)
-
-    return [Keyframe(frame=k.frame, reference=resolve(k.reference), kind=k.kind, points=k.points,
-                     strokes=k.strokes) for k in settings.keyframes]
+    file's folder; None: the current folder)."""
+    return [replace(k, reference=resolve_path(k.reference, settings.base_dir)) for k in settings.keyframes]
 
 
 def check_job(settings: JobSettings) -> None:

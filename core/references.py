@@ -39,6 +39,7 @@ from .classical import (
 )
 from .errors import ColourReferenceError, KinochromeError
 from .lab import linear_to_lab, srgb_to_lab, srgb_to_linear
+from .session import resolve_path
 
 #: Aspect ratios closer than this (relative) count as the same: the reference is just resampled.
 ASPECT_TOLERANCE = 0.01
@@ -77,8 +78,8 @@ def _label(path: str, frame: int | None) -> str:
 
 def resolve_reference(path: str, base_dir: str | os.PathLike[str] | None = None) -> str:
     """A reference path made absolute against ``base_dir`` (the session's folder) when relative."""
-    if base_dir is not None and not os.path.isabs(path):
-        return str(Path(base_dir) / path)
+    if base_dir is not None:
+        return resolve_path(path, base_dir) or path
     return path
 
 

@@ -91,9 +91,16 @@ class Session:
 
     def resolve(self, value: str | None) -> str | None:
         """A path from the session made absolute against the session file's folder."""
-        if value is None or self.path is None or os.path.isabs(value):
-            return value
-        return str((self.path.parent / value).resolve())
+        return resolve_path(value, self.path.parent) if self.path is not None else value
+
+
+def resolve_path(value: str | None, base_dir: str | os.PathLike[str] | None) -> str | None:
+    """The one resolver for paths relative to a session file: ``value`` made absolute against ``base_dir``
+    (the session file's folder; None: the current folder) unless it is absolute already; None stays None.
+    Symlinks are kept (``Path.resolve()`` raises on a loop, and readers name the file as given)."""
+    if value is None or os.path.isabs(value):
+        return value
+    return os.path.abspath(os.path.join(base_dir if base_dir is not None else os.getcwd(), value))
 
 
 def session_to_dict(session: Session) -> dict[str, Any]:

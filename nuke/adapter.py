@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import nuke
+from kinochrome.core import cli
 from kinochrome.core.errors import KinochromeError
 from kinochrome.core.job import JobSettings
 from kinochrome.core.session import save_session
@@ -96,19 +97,8 @@ def on_reload_session(group: Any) -> None:
 def colorize_args(settings: JobSettings, session_file: Path | None) -> list[str]:
     """The ``kinochrome colorize`` arguments for a node's settings (keyframes come from its session file)."""
     assert settings.output is not None and settings.frames is not None
-    args = ["colorize", settings.input, "-o", settings.output, "--frames", f"{settings.frames[0]}-{settings.frames[1]}",
-            "--method", settings.method, "--colorspace", settings.colourspace,
-            "--working-size", str(int(settings.working_size)), "--ref-strength", repr(float(settings.ref_strength)),
-            "--device", settings.device or "auto", "--json"]
-    if settings.model:
-        args += ["--model", settings.model]
-    if session_file is not None and session_file.is_file():
-        args += ["--session", str(session_file)]
-    if settings.mode == "overwrite":
-        args.append("--overwrite")
-    elif settings.mode == "resume":
-        args.append("--resume")
-    return args
+    session = session_file if session_file is not None and session_file.is_file() else None
+    return [*cli.colorize_args(settings, session), "--json"]
 
 
 def on_colorize(group: Any) -> NodeRun | process.Result | None:

@@ -34,9 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from kinochrome.core import config
+from kinochrome.core.cli import ref_flags, setting_flags
 from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
 from kinochrome.core.job import JobSettings
-from kinochrome.core.pipeline import format_frames
+from kinochrome.core.pipeline import format_frames, resolved_keyframes
 from kinochrome.core.session import SESSION_SUFFIX, Keyframe, Session, save_session
 
 TEMPLATE_VERSION = "jobtemplate-2023-09"
@@ -206,7 +207,7 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
     if session is not None and not os.path.isfile(session):
         raise UsageError(f"{session}: session file not found")
     binary = os.path.abspath(kinochrome_bin) if kinochrome_bin is not None else str(default_kinochrome_bin())
-    keyframes = () if session is not None else tuple(_absolute_keyframes(settings))
+    keyframes = () if session is not None else tuple(resolved_keyframes(settings))
     model = settings.model or os.environ.get(config.ENV_MODEL) or config.DEFAULT_MODEL
     if settings.method == "model" and is_model_path(model):
         # a weights file given by path: tasks run in another folder (OpenJD's session folder), so they get it
@@ -219,59 +220,9 @@ def plan_job(settings: JobSettings, chunk: int, preroll: int, session_path: str 
         device=settings.device or "auto", session=session, kinochrome_bin=binary,
         # one sheet per shot: two shots writing into one folder must not overwrite each other's
         review=os.path.join(os.path.dirname(output), f"{shot_stem(shot_pattern)}_{REVIEW_NAME}"),
-        name=_job_name(shot_pattern), flags=tuple(_setting_flags(settings)), keyframes=keyframes,
+        name=_job_name(shot_pattern), flags=tuple(setting_flags(settings)), keyframes=keyframes,
         overwrite=settings.mode == "overwrite", existing=existing, notes=tuple(notes),
     )
-
-
-def _absolute_keyframes(settings: JobSettings) -> list[Keyframe]:
-    out = []
-    for key in settings.keyframes:
-        ref = key.reference
-        if ref and not os.path.isabs(ref):
-            ref = os.path.abspath(os.path.join(settings.base_dir or os.getcwd(), ref))
-        out.append(replace(key, reference=ref))
-    return out
-
-
-def _setting_flags(settings: JobSettings) -> list[str]:
-    """``kinochrome colorize`` flags for the settings a task must repeat that are not job parameters.
-
-    Only values that differ from the defaults are passed; with a session file they repeat the session's values
-    (or the caller's overrides of them), so a task sees exactly the settings the job was made from.
-    """
-    default = JobSettings(input="")
-    flags: list[str] = []
-    if settings.colourspace != default.colourspace:
-        flags += ["--colorspace", settings.colourspace]
-    if settings.layer:
-        flags += ["--layer", settings.layer]
-    if settings.ref_strength != default.ref_strength:
-        flags += ["--ref-strength", repr(float(settings.ref_strength))]
-    if settings.reach != default.reach:
-        flags += ["--reach", str(int(settings.reach))]
-    if settings.working_size != default.working_size:
-        flags += ["--working-size", str(int(settings.working_size))]
-    if settings.fit:
-        flags.append("--fit")
-    if settings.out_bit_depth:
-        flags += ["--out-bit-depth", settings.out_bit_depth]
-    if settings.confidence_aov:
-        flags.append("--confidence-aov")
-    if settings.on_error != default.on_error:
-        flags += ["--on-error", settings.on_error]
-    return flags
-
-
-def _keyframe_flags(job: FarmJob) -> list[str]:
-    """``--ref FRAME=IMAGE`` for keyframes without a session file; UsageError for what flags cannot carry."""
-    flags: list[str] = []
-    for key in job.keyframes:
-        if key.points or key.strokes or key.kind != "auto" or not key.reference:
-            raise UsageError(f"keyframe {key.frame}: colour points, strokes or a reference kind need a session "
-                             f"file; save the session and pass it (SHOT.kinochrome.json)")
-        flags += ["--ref", f"{key.frame}={key.reference}"]
-    return flags
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -296,7 +247,7 @@ def _sheet_args(shot: str, output: str, frames: str, review: str) -> list[str]:
 def job_commands(job: FarmJob, program: str | None = None) -> list[list[str]]:
     """One ``kinochrome colorize`` argument list per chunk of a planned job (``program`` = the executable)."""
     exe = program or os.path.join(job.kinochrome_bin, PROGRAM)
-    flags = [*job.flags, *_keyframe_flags(job)]
+    flags = [*job.flags, *ref_flags(job.keyframes)]
     return [[exe, *_colorize_args(job.shot, job.output, _range_text(a, b), str(job.preroll), job.method,
                                   job.model, job.device, job.session, flags, job.overwrite)]
             for a, b in job.chunks]

@@ -79,12 +79,10 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 def run_job_file(path: str) -> int:
     """Run one job from a JSON settings file, printing JobEvents as JSON lines on stdout."""
-    from kinochrome.core.job import run_job
-
-    from .adapter import settings_from_json
+    from kinochrome.core.job import JobSettings, run_job
 
     with open(path, encoding="utf-8") as handle:
-        settings = settings_from_json(json.load(handle))
+        settings = JobSettings.from_dict(json.load(handle), path)
 
     def emit(event: JobEvent) -> None:
         data: dict[str, Any] = {k: v for k, v in event.to_json().items() if k != "summary_obj"}

@@ -253,33 +253,6 @@ def in_process_colourise(settings: JobSettings, progress: Callable[[JobEvent], N
     return run_job(settings, progress, cancel)
 
 
-def settings_to_json(settings: JobSettings) -> dict[str, Any]:
-    """A JobSettings as JSON for ``python -m kinochrome.resolve job FILE`` (keyframes: frame, reference, kind)."""
-    data: dict[str, Any] = {}
-    for key, value in vars(settings).items():
-        if key == "keyframes":
-            value = [{"frame": k.frame, "reference": k.reference, "kind": k.kind} for k in value]
-        elif key == "base_dir":
-            value = str(value) if value is not None else None
-        elif key == "frames" and value is not None:
-            value = list(value)
-        data[key] = value
-    return data
-
-
-def settings_from_json(data: dict[str, Any]) -> JobSettings:
-    from pathlib import Path
-
-    data = dict(data)
-    data["keyframes"] = [Keyframe(frame=int(k["frame"]), reference=k.get("reference"), kind=k.get("kind", "auto"))
-                         for k in data.get("keyframes", [])]
-    if data.get("frames") is not None:
-        data["frames"] = (int(data["frames"][0]), int(data["frames"][1]))
-    if data.get("base_dir"):
-        data["base_dir"] = Path(data["base_dir"])
-    return JobSettings(**data)
-
-
 def subprocess_colouriser(python: str, poll: float = 0.2) -> Colourise:
     """Run the job API in another Python (the venv's), reading its JobEvents as JSON lines.
 
@@ -288,9 +261,8 @@ def subprocess_colouriser(python: str, poll: float = 0.2) -> Colourise:
     """
     def run(settings: JobSettings, progress: Callable[[JobEvent], None], cancel: CancelToken) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-            json.dump(settings_to_json(settings), handle)
+            json.dump(settings.to_dict(), handle)
             settings_file = handle.name
-        keys = {"frame", "index", "total", "status", "path", "message", "seconds"}
         try:
             proc = subprocess.Popen([python, "-m", "kinochrome.resolve", "job", settings_file],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -320,9 +292,7 @@ def subprocess_colouriser(python: str, poll: float = 0.2) -> Colourise:
                     data = json.loads(line)
                 except ValueError:
                     continue
-                kind = data.pop("event", "warning")
-                fields = {k: data.pop(k) for k in list(data) if k in keys}
-                progress(JobEvent(kind=kind, data=data, **fields))
+                progress(JobEvent.from_json(data))
             if proc.wait() != 0:
                 last = ("".join(errors).strip().splitlines() or ["no output"])[-1]
                 raise KinochromeError(f"colourisation failed (exit {proc.returncode}): {last}")

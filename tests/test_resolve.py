@@ -649,14 +649,6 @@ def test_subprocess_colouriser_runs_the_job_in_another_python(tmp_path):
     assert os.path.isfile(frame_path(settings.output, 3))
 
 
-def test_settings_json_round_trip():
-    from kinochrome.core.session import Keyframe
-
-    settings = JobSettings(input="/x/s.####.exr", output="/y/o.####.exr", frames=(1, 5), method="reinhard",
-                           keyframes=[Keyframe(frame=2, reference="/r.png")], base_dir=Path("/x"))
-    assert adapter_mod.settings_from_json(adapter_mod.settings_to_json(settings)) == settings
-
-
 # ----------------------------------------------------------------------------------------- types
 
 def _stub_signatures() -> dict[str, dict[str, list[list[str]]]]:
