@@ -7,13 +7,18 @@ For each size and format it generates a grayscale shot of realistic content (fra
 ../shared/data/train/clips, upscaled, with film grain) as half-float EXR (PIZ) and 10-bit log DPX, then measures in
 one run, alternating the cases each repeat so machine noise hits all of them alike:
 
-(a) the I/O floor: read and write the same frames through Kinochrome's frame I/O, two reader and two
-    writer threads like the pipeline, no colourisation;
+(a) the I/O floors: ``oiiotool`` reading and rewriting the same frames (one process per run, its own
+    threads; the floor the issue's ratios are against), and the same through Kinochrome's frame I/O with two
+    reader and two writer threads like the pipeline, no colourisation;
 (b) automatic colourisation (default model, no references) through the job API;
 (c) colourisation with a keyframe reference (painted first frame + flow propagation).
 
 It reports frames/s (medians), the ratios (b)/(a) and (c)/(a) in time per frame, and the peak RSS of
-separate processes colourising a short and a long shot (1K EXR). Writes docs/benchmarks.md.
+separate processes colourising a short and a long shot (1K EXR). Writes docs/benchmarks.md (keeping its
+"## Stage profile" section).
+
+``--profile`` instead times each stage of a run single-threaded (bench/stages.py) for every size and format,
+automatic and keyframed, prints the table and writes it as JSON (``--json``).
 """
 
 from __future__ import annotations
@@ -103,6 +108,20 @@ def io_floor(pattern: str, out_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def oiiotool_floor(pattern: str, out_dir: Path) -> float:
+    """Seconds for ``oiiotool`` (OpenImageIO's command line, the venv's) to read and rewrite every frame."""
+    shot = sequence.open_shot(pattern)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tool = shutil.which("oiiotool", path=str(Path(sys.executable).parent)) or shutil.which("oiiotool")
+    if tool is None:
+        raise SystemExit("oiiotool not found (it comes with the OpenImageIO wheel in the venv)")
+    printf = pattern.replace("####", "%04d")
+    started = time.perf_counter()
+    subprocess.run([tool, "--frames", f"{shot.first}-{shot.last}", printf, "-o",
+                    str(out_dir / Path(printf).name)], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def colourise(pattern: str, out_dir: Path, ref: str | None, device: str, model: str | None = None) -> float:
     shutil.rmtree(out_dir, ignore_errors=True)
     keyframes = [Keyframe(frame=1001, reference=ref, kind="painted")] if ref else []
@@ -159,7 +178,11 @@ def main() -> int:
     parser.add_argument("--model", help="model name or path (default: the shipped default model)")
     parser.add_argument("--out", default=str(ROOT / "docs/benchmarks.md"))
     parser.add_argument("--json", help="also write the raw figures here")
+    parser.add_argument("--profile", action="store_true",
+                        help="time each stage single-threaded (bench/stages.py) instead of the speed run")
     args = parser.parse_args()
+    if args.profile:
+        return profile_main(args)
 
     work = Path(tempfile.mkdtemp(prefix="kino-bench-"))
     rows = []
@@ -167,21 +190,25 @@ def main() -> int:
         for size_name in args.sizes.split(","):
             for fmt in args.formats.split(","):
                 pattern, ref = make_shot(work / f"{size_name}-{fmt}" / "in", SIZES[size_name], fmt, args.frames)
-                times: dict[str, list[float]] = {"floor": [], "auto": [], "refs": []}
+                times: dict[str, list[float]] = {"oiiotool": [], "floor": [], "auto": [], "refs": []}
                 colourise(pattern, work / "warm", None, args.device, args.model)  # load model, warm caches
                 for _ in range(args.repeats):
+                    times["oiiotool"].append(oiiotool_floor(pattern, work / f"{size_name}-{fmt}" / "oiiotool"))
                     times["floor"].append(io_floor(pattern, work / f"{size_name}-{fmt}" / "floor"))
                     times["auto"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "auto", None, args.device, args.model))
                     times["refs"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "refs", ref, args.device, args.model))
                 med = {k: statistics.median(v) / args.frames for k, v in times.items()}
                 row = {"size": size_name, "format": fmt, "frames": args.frames,
+                       "oiiotool_fps": 1 / med["oiiotool"],
                        "floor_fps": 1 / med["floor"], "auto_fps": 1 / med["auto"], "refs_fps": 1 / med["refs"],
-                       "auto_ratio": med["auto"] / med["floor"], "refs_ratio": med["refs"] / med["floor"],
+                       "auto_ratio": med["auto"] / med["oiiotool"], "refs_ratio": med["refs"] / med["oiiotool"],
+                       "auto_ratio_frameio": med["auto"] / med["floor"],
+                       "refs_ratio_frameio": med["refs"] / med["floor"],
                        "raw_seconds": times}
                 rows.append(row)
-                print(f"{size_name} {fmt}: floor {row['floor_fps']:.2f} fps, auto {row['auto_fps']:.2f} fps "
-                      f"({row['auto_ratio']:.2f}x), refs {row['refs_fps']:.2f} fps ({row['refs_ratio']:.2f}x)",
-                      flush=True)
+                print(f"{size_name} {fmt}: oiiotool {row['oiiotool_fps']:.2f} fps, frameio floor "
+                      f"{row['floor_fps']:.2f} fps, auto {row['auto_fps']:.2f} fps ({row['auto_ratio']:.2f}x), "
+                      f"refs {row['refs_fps']:.2f} fps ({row['refs_ratio']:.2f}x)", flush=True)
                 shutil.rmtree(work / f"{size_name}-{fmt}", ignore_errors=True)
         rss = []
         for n in sorted(int(x) for x in args.rss_frames.split(",") if x):
@@ -194,26 +221,59 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     write_report(Path(args.out), rows, rss, args)
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "rss": rss, "machine": machine()}, indent=2))
+        Path(args.json).write_text(json.dumps({"rows": rows, "rss": rss, "machine": machine(),
+                                               "load_average": os.getloadavg()}, indent=2))
+    return 0
+
+
+def profile_main(args: argparse.Namespace) -> int:
+    """``--profile``: the stage table of every size and format, automatic and with a painted keyframe."""
+    import stages
+
+    work = Path(tempfile.mkdtemp(prefix="kino-profile-"))
+    profiles = {}
+    try:
+        for size_name in args.sizes.split(","):
+            for fmt in args.formats.split(","):
+                pattern, ref = make_shot(work / f"{size_name}-{fmt}" / "in", SIZES[size_name], fmt, args.frames)
+                out = str(work / f"{size_name}-{fmt}" / "out" / Path(pattern).name)
+                colourise(pattern, work / "warm", None, args.device, args.model)  # load model, warm caches
+                for label, reference in (("auto", None), ("keyframe", ref)):
+                    name = f"{size_name} {fmt} {label}"
+                    profiles[name] = stages.profile_run(pattern, out, reference, args.device, args.model)
+                    print(f"{name}: {profiles[name]['total_cpu'] * 1000:.0f} ms CPU/frame "
+                          f"({profiles[name]['total_wall'] * 1000:.0f} ms wall)", flush=True)
+                shutil.rmtree(work / f"{size_name}-{fmt}", ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(stages.table(profiles)))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"profiles": profiles, "machine": machine(),
+                                               "load_average": os.getloadavg()}, indent=2))
     return 0
 
 
 def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.Namespace) -> None:
+    load = os.getloadavg()
     lines = [
         "# Benchmarks",
         "",
         f"Machine: {machine()}.",
         (f"Run: `{' '.join([Path(sys.executable).name, 'bench/bench.py'] + sys.argv[1:])}` on "
-        f"{time.strftime('%Y-%m-%d')}; {args.frames} frames per shot, median of {args.repeats} repeats, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {args.frames} frames per shot, median of {args.repeats} repeats, "
         "cases interleaved. Default model, device "
-        f"`{args.device}`. Time ratios are per frame against the I/O floor of the same frames in the same run."),
+        f"`{args.device}`. Time ratios are per frame against `oiiotool` reading and writing the same frames in "
+        f"the same run (and, in brackets, against the same through Kinochrome's frame I/O). Load average at the "
+        f"end of the run: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}."),
         "",
-        "| size | format | I/O floor fps | automatic fps | automatic / floor | with keyframe fps | keyframe / floor |",
-        "|---|---|---|---|---|---|---|",
+        ("| size | format | oiiotool fps | frameio floor fps | automatic fps | automatic / oiiotool | "
+         "with keyframe fps | keyframe / oiiotool |"),
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['size']} | {r['format']} | {r['floor_fps']:.2f} | {r['auto_fps']:.2f} | "
-                     f"{r['auto_ratio']:.2f}x | {r['refs_fps']:.2f} | {r['refs_ratio']:.2f}x |")
+        lines.append(f"| {r['size']} | {r['format']} | {r['oiiotool_fps']:.2f} | {r['floor_fps']:.2f} | "
+                     f"{r['auto_fps']:.2f} | {r['auto_ratio']:.2f}x ({r['auto_ratio_frameio']:.2f}x) | "
+                     f"{r['refs_fps']:.2f} | {r['refs_ratio']:.2f}x ({r['refs_ratio_frameio']:.2f}x) |")
     if rss:
         lines += ["", "Peak resident memory of a process colourising a 1K half EXR shot automatically:", "",
                   "| frames | peak RSS (MB) |", "|---|---|"]
@@ -224,8 +284,13 @@ def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.N
     lines += ["", ("Sizes: 1k = 1024x576, 2k = 2048x1152, 4k = 3840x2160. EXR: half float, PIZ, scene-linear. "
               "DPX: 10-bit, Cineon log. Content: frames of a real clip (sam2_dog), upscaled, grayscale, with "
               "grain. The network runs at the working size (long side 384 by default) and its chroma is brought "
-              "to full resolution by the guided upsampler, so the cost above the floor is mostly per-pixel colour "
-              "conversion at full resolution."), ""]
+              "to full resolution by the guided upsampler."), ""]
+    # The hand-written sections (stage profile, notes) are kept.
+    if path.exists():
+        old = path.read_text()
+        at = old.find("\n## ")
+        if at >= 0:
+            lines.append(old[at + 1:])
     path.write_text("\n".join(lines))
     print(f"wrote {path}")
 

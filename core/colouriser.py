@@ -13,6 +13,7 @@ is not registered is refused with the list of those that are.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from .upsample import resize_plane, upsample_chroma
 
 #: Extra passes over the first frame to settle the LSTM state before its output is used.
 PRIME_FRAMES = 2
+#: Most bytes of working-size L* planes a colouriser keeps for the propagation to reuse.
+SMALL_CACHE_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class FrameColouriser:
         self.settings = settings
         self.method = get_method(settings.method)
         self.shot = shot
+        self._on_disk = frozenset(shot.frames)
         require_reference(self.method, keyframes)
         self.model = model
         if self.method.model and model is None:
@@ -133,6 +137,14 @@ class FrameColouriser:
         self._previous_small: np.ndarray | None = None      # last working-size L*, for cut detection
         self._classical: dict[int, Any] = {}
         self.keyframes = {k.frame: k for k in keyframes}
+        # Working-size L* of recent frames: the frames the run colours put theirs here, so the propagation's
+        # forward pass, its backward blocks and its cut scan share one decode of a frame instead of decoding
+        # it again each (a 2K EXR frame was decoded 3.2 times per frame with a keyframe). Bounded, whatever
+        # the shot's length: about two reaches of frames, at most SMALL_CACHE_BYTES.
+        plane_bytes = 4 * shot.size[0] * shot.size[1]
+        self._small_cap = max(4, min(2 * max(int(getattr(settings, "reach", 0)), 0) + config.DEFAULT_QUEUE + 4,
+                                     SMALL_CACHE_BYTES // plane_bytes))
+        self._small: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
         self.reference_lab: dict[int, np.ndarray] = {}
         self.painted: set[int] = set()
         hints = self._keyframe_hints(keyframes)
@@ -141,7 +153,7 @@ class FrameColouriser:
             from .propagate import FlowOnlyPropagator, Propagator
 
             kind = FlowOnlyPropagator if self.method.propagation == "flow" else Propagator
-            self.propagator = kind(shot.frames, hints, lambda f: self.lab_small(f)[:, :, 0], settings.reach,
+            self.propagator = kind(shot.frames, hints, self.lightness_small, settings.reach,
                                    span=span)
 
     @property
@@ -152,9 +164,25 @@ class FrameColouriser:
     # ------------------------------------------------------------------ set-up
     def lab_small(self, frame: int) -> np.ndarray:
         """Working-size L*a*b* (a*b* zero) of an input frame."""
+        lightness = self.lightness_small(frame)
+        return np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+
+    def lightness_small(self, frame: int) -> np.ndarray:
+        """Working-size L* ``(h, w)`` of an input frame: from the recent frames' planes, else read (and kept)."""
+        cached = self._small.get(frame)
+        if cached is not None:
+            self._small.move_to_end(frame)
+            return cached
         f = frameio.read_frame(self.shot.path(frame), layer=self.shot.layer, frame=frame)
         lightness = resize_plane(frame_lightness(frameio.straight_rgb(f), self.shot.colourspace), self.shot.size)
-        return np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
+        self._keep_small(frame, lightness)
+        return lightness
+
+    def _keep_small(self, frame: int, lightness: np.ndarray) -> None:
+        self._small[frame] = lightness
+        self._small.move_to_end(frame)
+        while len(self._small) > self._small_cap:
+            self._small.popitem(last=False)
 
     def _keyframe_hints(self, keyframes: list[Keyframe]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Keyframe hints at working size, validated before anything is written."""
@@ -253,6 +281,8 @@ class FrameColouriser:
         """Frame ``f``: its L* (H, W) at full resolution -> final a*b* (H, W, 2) and hint confidence (H, W)."""
         s = self.settings
         small = resize_plane(lightness, self.shot.size)
+        if f in self._small or (self.propagator is not None and f in self._on_disk):
+            self._keep_small(f, small)  # the propagation reads it from here (a held missing frame is not kept)
         ab_small, hint_ab, conf = self.colourise_small(f, small)
         ab = upsample_chroma(ab_small, small, lightness)
         height, width = lightness.shape
