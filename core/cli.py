@@ -408,6 +408,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     p.add_argument("--variants", nargs="*", metavar="NAME", help="variants to run (default: all)")
     p.add_argument("--photos", metavar="DIR", help="also score automatic mode on the model's held-out photos "
                                                   "in DIR (its card lists them); CLIPS '-' = photos only")
+    p.add_argument("--photo-split", choices=("tune", "test", "all"), default="all",
+                   help="score only the tuning or the test half of the held-out photos")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

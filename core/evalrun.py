@@ -291,7 +291,8 @@ def photo_split(name: str) -> str:
     return "tune" if int(hashlib.sha1(photo_group(Path(name)).encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
-def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress: bool = True) -> dict[str, Any]:
+def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress: bool = True,
+                    split: str = "all") -> dict[str, Any]:
     """Automatic mode against gray on the model's held-out photos, each as a one-frame grayscale EXR shot
     through the job API. Returns ``{"photos": {name: {"split", "gray": scores, "auto": scores}},
     "mean": {split: {variant: {...}}}}`` (PSNR, SSIM, ab RMSE per photo; the colourfulness ratio is
@@ -300,7 +301,7 @@ def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress
 
     if not photos_dir.is_dir():
         raise UsageError(f"{photos_dir}: photos folder not found")
-    names = heldout_names(model)
+    names = [n for n in heldout_names(model) if split in ("all", photo_split(n))]
     missing = [n for n in names if not (photos_dir / n).is_file()]
     if missing:
         raise UsageError(f"{photos_dir}: {len(missing)} of the model's held-out photos are not there "
@@ -380,7 +381,8 @@ def format_table(mean: dict[str, dict[str, float]]) -> str:
 def run_eval(args: argparse.Namespace) -> int:
     variants = tuple(args.variants) if args.variants else VARIANTS_FIRST
     if getattr(args, "photos", None):
-        photos = evaluate_photos(Path(args.photos), Path(args.output), args.model)
+        photos = evaluate_photos(Path(args.photos), Path(args.output), args.model,
+                                 split=getattr(args, "photo_split", "all"))
         print(json.dumps(photos["mean"], indent=2) if args.json else format_photo_table(photos["mean"]))
         if not variants or args.clips == "-":
             return 0

@@ -131,6 +131,12 @@ def test_eval_scores_the_models_held_out_photos_against_gray(clips, tiny, tmp_pa
     report = json.loads((tmp_path / "out" / "photos.json").read_text())
     assert sorted(report["photos"]) == names                   # only the held-out ones, not trained_on.png
     assert (tmp_path / "out" / "sheet_photos.png").exists()
+    splits = {n: r["split"] for n, r in report["photos"].items()}
+    assert main(["eval", "-", "--photos", str(photos), "-o", str(tmp_path / "tune"), "--model", model,
+                 "--photo-split", "tune", "--json"]) == 0
+    capsys.readouterr()
+    tuned = json.loads((tmp_path / "tune" / "photos.json").read_text())["photos"]
+    assert sorted(tuned) == sorted(n for n, s in splits.items() if s == "tune")
 
 
 def test_eval_photos_needs_a_model_that_lists_its_held_out_photos(clips, tiny, tmp_path, capsys):
