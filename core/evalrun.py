@@ -337,18 +337,18 @@ def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress
     finally:
         shutil.rmtree(work, ignore_errors=True)
     mean: dict[str, Any] = {}
-    for split in ("tune", "test", "all"):
-        rows = [r for r in per.values() if split in ("all", r["split"])]
+    for part in ("tune", "test", "all"):
+        rows = [r for r in per.values() if part in ("all", r["split"])]
         if not rows:
             continue
         truth_c = float(np.mean([r["truth_colourfulness"] for r in rows]))
-        mean[split] = {"count": len(rows)}
+        mean[part] = {"count": len(rows)}
         for variant in ("gray", "auto"):
-            mean[split][variant] = {k: float(np.mean([r[variant][k] for r in rows])) for k in ("psnr", "ssim", "ab_rmse")}
-            mean[split][variant]["colourfulness_ratio"] = float(
+            mean[part][variant] = {k: float(np.mean([r[variant][k] for r in rows])) for k in ("psnr", "ssim", "ab_rmse")}
+            mean[part][variant]["colourfulness_ratio"] = float(
                 np.mean([r[variant]["colourfulness"] for r in rows]) / max(truth_c, 1e-6))
-        mean[split]["auto_minus_gray_db"] = mean[split]["auto"]["psnr"] - mean[split]["gray"]["psnr"]
-        mean[split]["auto_below_gray_share"] = float(np.mean([r["auto"]["psnr"] < r["gray"]["psnr"] for r in rows]))
+        mean[part]["auto_minus_gray_db"] = mean[part]["auto"]["psnr"] - mean[part]["gray"]["psnr"]
+        mean[part]["auto_below_gray_share"] = float(np.mean([r["auto"]["psnr"] < r["gray"]["psnr"] for r in rows]))
     report = {"photos": per, "mean": mean, "model": model or "default"}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "photos.json").write_text(json.dumps(report, indent=2))
