@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
 from .errors import UsageError
 
@@ -178,6 +177,8 @@ def knn_search(queries: np.ndarray, samples: np.ndarray, k: int) -> tuple[np.nda
     ``queries`` (N, D), ``samples`` (M, D) float32 -> (indices (N, k) int64, squared distances (N, k)),
     nearest first.
     """
+    import torch  # here, not at import: `kinochrome info` and a run's start-up need no torch
+
     k = max(1, min(k, samples.shape[0]))
     q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
     s = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))

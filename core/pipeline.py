@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import colour, config, frameio, outputs, references, sequence
+from . import colour, config, frameio, outputs, pixelops, references, sequence
 from .colouriser import FrameColouriser, ShotGeometry, frame_lightness, get_method
 from .colouriser import require_reference as require_method_reference
 from .errors import (
@@ -258,6 +259,9 @@ class ShotPipeline:
         s = self.settings
         started = time.monotonic()
         validate_settings(s)
+        # The model (importing torch, reading the weights) loads while the shot is planned and its first
+        # frame read: a one-frame farm task or host render pays the start-up once per chunk.
+        model = background_model_load(s)
         plan = self.plan()
         self.summary.output = plan.out_pattern
 
@@ -285,7 +289,8 @@ class ShotPipeline:
         self.colouriser = colouriser = FrameColouriser(
             s, resolved_keyframes(s),
             ShotGeometry(plan.shot.path, plan.all_frames, cs, full_size, size, s.layer),
-            span=(plan.process[0], plan.process[-1]) if plan.process else None)
+            span=(plan.process[0], plan.process[-1]) if plan.process else None,
+            model=model.result() if model is not None else None)
         total = len(plan.write) + len(plan.kept)
         yield JobEvent("start", total=total, path=plan.out_pattern,
                        data={"input": plan.shot.pattern, "colourspace": cs, "method": s.method,
@@ -391,9 +396,29 @@ class ShotPipeline:
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
         """New chroma on the frame's own luminance, written atomically (runs in a writer thread)."""
-        rgb = frameio.premultiply_like(frame, colour.recombine_chroma(frameio.straight_rgb(frame), ab, cs, max_linear,
-                                                                      quantise=self.quantise))
+        rgb = frameio.premultiply_like(frame, pixelops.recombine_planar(frameio.straight_rgb(frame), ab, cs,
+                                                                        max_linear, quantise=self.quantise))
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
+
+
+def background_model_load(settings: JobSettings) -> Future | None:
+    """Start loading the model of ``settings`` in a daemon thread -> its Future (None for methods without a
+    model). ``result()`` gives the loaded model or raises what :func:`~kinochrome.core.model.load_model`
+    raised, where the run would have loaded it; a run that fails before then does not wait for it."""
+    if not get_method(settings.method).model:
+        return None
+    future: Future = Future()
+
+    def load() -> None:
+        try:
+            from .model import load_model
+
+            future.set_result(load_model(settings.model, settings.device))
+        except BaseException as exc:  # noqa: BLE001 - handed to the run through the future
+            future.set_exception(exc)
+
+    threading.Thread(target=load, name="kino-model-load", daemon=True).start()
+    return future
 
 
 def remove_stale_temp_files(out_pattern: str, frames: list[int]) -> list[str]:
@@ -457,7 +482,7 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
     straight = frameio.straight_rgb(f)
     ab, _ = colouriser.colourise(frame, colour.lightness_and_nonfinite(straight, cs)[0])
     storage = colour.storage_type(f, s.out_bit_depth)
-    rgb = colour.recombine_chroma(straight, ab, cs, colour.encoded_max_linear(f, cs, s.out_bit_depth),
+    rgb = pixelops.recombine_planar(straight, ab, cs, colour.encoded_max_linear(f, cs, s.out_bit_depth),
                                   quantise=storage if storage and storage.startswith("uint") else None)
     return (colour.to_display_srgb(resize_plane(straight, size), cs),
             colour.to_display_srgb(resize_plane(rgb, size), cs))

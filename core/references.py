@@ -496,5 +496,9 @@ def compose_ab(net_ab: np.ndarray, hint_ab: np.ndarray, hint_conf: np.ndarray, s
     h, w = net_ab.shape[:2]
     hint_ab = resize_image(np.asarray(hint_ab, dtype=np.float32), (w, h))
     conf = resize_image(np.asarray(hint_conf, dtype=np.float32), (w, h))
-    weight = np.clip(float(strength) * conf, 0.0, 1.0)[..., None]
-    return (weight * hint_ab + (1.0 - weight) * net_ab).astype(np.float32)
+    weight = np.clip(float(strength) * conf, 0.0, 1.0)
+    rest = 1.0 - weight
+    out = np.empty((h, w, 2), np.float32)
+    for c in range(2):  # plane by plane: (H, W, 2) * (H, W, 1) broadcasts in inner loops of two elements
+        out[:, :, c] = weight * hint_ab[:, :, c] + rest * net_ab[:, :, c]
+    return out

@@ -53,7 +53,15 @@ def upsample_chroma(ab_small: np.ndarray, lightness_small: np.ndarray, lightness
     if a_coef.shape[:2] != (height, width):
         a_coef = cv2.resize(a_coef, (width, height), interpolation=cv2.INTER_LINEAR)
         b_coef = cv2.resize(b_coef, (width, height), interpolation=cv2.INTER_LINEAR)
-    return (a_coef * lightness_full[:, :, None].astype(np.float32) + b_coef).astype(np.float32)
+    else:
+        a_coef = a_coef.copy()
+    # A * L + B in place, one a*b* plane at a time: broadcasting L over the last axis of (H, W, 2) makes
+    # NumPy run inner loops of two elements (the same values, about 2x slower at 2K).
+    lum = np.asarray(lightness_full, dtype=np.float32)
+    for c in range(2):
+        np.multiply(a_coef[:, :, c], lum, out=a_coef[:, :, c])
+    a_coef += b_coef
+    return a_coef
 
 
 def working_size(width: int, height: int, long_side: int) -> tuple[int, int]:

@@ -1,0 +1,122 @@
+"""The fast per-pixel paths against colour.py's reference: NumPy planes bit for bit, torch (the --device cuda
+code, run here on CPU tensors) to float rounding with the luminance guarantee kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinochrome.core import colour, pixelops
+from kinochrome.core.lab import REC709_LUMA
+
+CASES = [  # colourspace, max_linear (None: float output), quantise
+    ("lin_rec709", None, None),
+    ("sRGB", None, None),
+    ("Cineon log", None, None),
+    ("sRGB", 1.0, "uint8"),
+    ("sRGB", 1.0, "uint16"),
+    ("Cineon log", "max", "uint10"),
+    ("Cineon log", "max", "uint12"),
+]
+
+
+def _plate(rng: np.random.Generator, colourspace: str, n: int = 70_000, edges: bool = True
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """An encoded plate (1, n, 3) spanning black to over-white, chroma (1, n, 2) up to saturation, with
+    NaN/Inf, negative and zero pixels and a NaN chroma when ``edges``. Spans two bands of 65,536 pixels."""
+    y = np.concatenate([rng.random(n // 2) ** 3, rng.random(n - n // 2) * 4.0]).astype(np.float32)
+    linear = np.repeat(y[:, None], 3, axis=1) * (0.6 + 0.8 * rng.random((n, 3))).astype(np.float32)
+    encoded = colour.from_linear(linear, colourspace)
+    if colourspace != "lin_rec709":
+        encoded = np.clip(encoded, 0.0, 1.0)
+    ab = (rng.normal(0, 40, (n, 2))).astype(np.float32)
+    if edges:
+        encoded[3] = np.nan
+        encoded[4, 1] = np.inf
+        encoded[5] = -0.25
+        encoded[6] = 0.0
+        ab[7] = np.nan
+    return encoded[None], ab[None]
+
+
+def _max_linear(value, colourspace: str) -> float | None:
+    if value == "max":
+        return float(colour.to_linear(np.ones((1, 3)), colourspace).min())
+    return value
+
+
+@pytest.mark.parametrize("colourspace,max_linear,quantise", CASES)
+@pytest.mark.parametrize("edges", [False, True])
+def test_planar_recombine_is_the_reference_bit_for_bit(colourspace, max_linear, quantise, edges):
+    rng = np.random.default_rng(7)
+    encoded, ab = _plate(rng, colourspace, edges=edges)
+    limit = _max_linear(max_linear, colourspace)
+    expected = colour.recombine_chroma(encoded, ab, colourspace, limit, quantise=quantise)
+    got = pixelops.recombine_planar(encoded, ab, colourspace, limit, quantise=quantise)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+
+
+def test_planar_recombine_hands_other_cases_to_the_reference():
+    rng = np.random.default_rng(3)
+    encoded, ab = _plate(rng, "lin_rec709", n=1000)
+    for quantise in ("half",):
+        expected = colour.recombine_chroma(encoded, ab, "lin_rec709", None, quantise=quantise)
+        got = pixelops.recombine_planar(encoded, ab, "lin_rec709", None, quantise=quantise)
+        assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+    with pytest.raises(ValueError):
+        pixelops.recombine_planar(encoded, ab[:, :10], "lin_rec709", None)
+
+
+def test_select_is_np_where():
+    rng = np.random.default_rng(0)
+    mask = rng.random(1000) > 0.5
+    a, b = rng.normal(size=1000).astype(np.float32), rng.normal(size=1000).astype(np.float32)
+    a[0], b[1] = np.nan, -np.inf
+    for x, y in ((a, b), (a, np.float32(1.0)), (np.float32(-0.0), b)):
+        assert np.array_equal(pixelops.select(mask, x, y).view(np.uint32),
+                              np.where(mask, x, y).astype(np.float32).view(np.uint32))
+    ints = (rng.random(1000) * 1023).astype(np.int32)
+    assert np.array_equal(pixelops.select(mask, ints, ints[::-1]), np.where(mask, ints, ints[::-1]))
+
+
+@pytest.mark.parametrize("colourspace,max_linear,quantise", CASES)
+def test_torch_recombine_matches_and_keeps_luminance(colourspace, max_linear, quantise):
+    pixels_torch = pytest.importorskip("kinochrome.core.pixels_torch")
+    rng = np.random.default_rng(11)
+    encoded, ab = _plate(rng, colourspace)
+    limit = _max_linear(max_linear, colourspace)
+    assert pixels_torch.supported(colourspace, quantise)
+    expected = colour.recombine_chroma(encoded, ab, colourspace, limit, quantise=quantise)
+    got = pixels_torch.recombine_numpy(encoded, ab, colourspace, limit, quantise=quantise)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    finite = np.isfinite(expected)
+    if quantise is None:  # float rounding, amplified a little where a colour is pulled into gamut
+        diff = np.abs(got[finite] - expected[finite])
+        assert diff.max() < 1e-4
+        assert (diff > 2e-5 * np.abs(expected[finite]) + 2e-6).mean() < 1e-3
+    else:  # a code value either way where the float rounding lands on a rounding boundary
+        step = 1.0 / (2 ** int(quantise.removeprefix("uint")) - 1)
+        assert np.abs(got[finite] - expected[finite]).max() <= step + 1e-7
+        assert (got[finite] != expected[finite]).mean() < 0.01
+    # the guarantee itself: the stored colour's luminance is the plate's
+    ok = np.isfinite(encoded).all(axis=-1) & np.isfinite(got).all(axis=-1)
+    y_in = colour.to_linear(encoded[ok], colourspace) @ REC709_LUMA
+    y_out = colour.to_linear(got[ok], colourspace) @ REC709_LUMA
+    if quantise is None:
+        lit = y_in > 1e-6
+        np.testing.assert_allclose(y_out[lit], y_in[lit], rtol=1e-4, atol=1e-7)
+    else:
+        y_ref = colour.to_linear(expected[ok], colourspace) @ REC709_LUMA
+        # no worse than the reference's own error, give or take one code value of green
+        green_step = 0.7152 * np.abs(np.gradient(colour.to_linear(np.linspace(0, 1, 4096)[:, None]
+                                                                  .repeat(3, 1), colourspace)[:, 1])).max() * 4
+        assert np.abs(y_out - y_in).max() <= np.abs(y_ref - y_in).max() + green_step
+
+
+def test_torch_recombine_refuses_ocio_colourspaces():
+    pixels_torch = pytest.importorskip("kinochrome.core.pixels_torch")
+    assert not pixels_torch.supported("ACEScg", None)
+    assert not pixels_torch.supported("sRGB", "half")
+    with pytest.raises(ValueError):
+        pixels_torch.recombine_numpy(np.zeros((2, 2, 3), np.float32), np.zeros((2, 2, 2), np.float32), "ACEScg", None)
