@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 16
 CASES_PER_FORMAT = 20
-BUDGET_S = 25            # the worker stops starting new cases after this long
+BUDGET_S = 20            # the worker stops starting new cases after this long
 CASE_ALARM_S = 30        # one case running longer than this is a hang
 MEMORY_CAP = 6 << 30     # address space of the worker (torch alone maps about 2 GB of it)
 
