@@ -8,7 +8,8 @@ In the built-in config ``scene_linear`` means ACEScg, so we always name linear R
 (``lin_rec709``). Three encodings are computed here analytically (float32) instead of through OCIO:
 
 * linear Rec.709 (identity),
-* sRGB (IEC 61966-2-1 piecewise curve, extended linearly below 0 as OCIO does) -- OCIO's CPU path
+* sRGB (IEC 61966-2-1 piecewise curve, extended linearly below 0 as OCIO does; :mod:`kinochrome.core.lab`'s
+  ``srgb_to_linear`` / ``linear_to_srgb``, the one sRGB curve of the project) -- OCIO's CPU path
   uses a fast ``pow`` whose round trip drifts by ~2e-5, more than one 16-bit code value, and the
   luminance guarantee is stated in code values;
 * Cineon log (Kodak printing density: ref white 685, ref black 95, 0.002 density/code, gamma 0.6),
@@ -45,9 +46,6 @@ _BUILTIN_SRGB = "sRGB Encoded Rec.709 (sRGB)"
 
 BAND_PIXELS = 65536  # pixels per band of full-frame per-pixel work: a band's float32 planes fit in L2 cache
 _TINY_Y = 1e-8  # luminance below this is treated as black: no chroma
-# Lab -> linear Rec.709 constants (the same as core/lab.py) as plain floats for the torch path.
-_LAB_WHITE = tuple(float(v) for v in _lab._WHITE)
-_LAB_XYZ_TO_RGB = tuple(tuple(float(v) for v in row) for row in _lab._XYZ_TO_RGB)
 
 
 @lru_cache(maxsize=1)
@@ -140,20 +138,6 @@ _CIN_K = _LN10 * _CIN_DENSITY / _CIN_GAMMA * 1023.0  # d(ln power)/d(code in 0..
 _CIN_B = -_LN10 * _CIN_WHITE * _CIN_DENSITY / _CIN_GAMMA
 
 
-def _srgb_decode(x: np.ndarray) -> np.ndarray:
-    out = x / 12.92
-    curve = x > 0.04045
-    out[curve] = ((x[curve] + 0.055) / 1.055) ** 2.4
-    return out
-
-
-def _srgb_encode(y: np.ndarray) -> np.ndarray:
-    out = y * 12.92
-    curve = y > 0.0031308
-    out[curve] = 1.055 * y[curve] ** (1.0 / 2.4) - 0.055
-    return out
-
-
 def _cineon_decode(x: np.ndarray) -> np.ndarray:
     return (np.exp(x * _CIN_K + _CIN_B) - _CIN_OFFSET) / (1.0 - _CIN_OFFSET)
 
@@ -164,8 +148,8 @@ def _cineon_encode(y: np.ndarray) -> np.ndarray:
     return (np.log(arg) - _CIN_B) / _CIN_K
 
 
-_DECODE = {"srgb": _srgb_decode, "cineon": _cineon_decode}
-_ENCODE = {"srgb": _srgb_encode, "cineon": _cineon_encode}
+_DECODE = {"srgb": _lab.srgb_to_linear, "cineon": _cineon_decode}
+_ENCODE = {"srgb": _lab.linear_to_srgb, "cineon": _cineon_encode}
 
 
 _IBA_DEFAULT: list[str] = []  # the config ImageBufAlgo's default was built from (fixed at first use)
@@ -199,7 +183,7 @@ def _ocio(rgb: np.ndarray, source: str, target: str) -> np.ndarray:
 
 def _convert(values: np.ndarray, canonical: str, decode: bool) -> np.ndarray:
     """Encoded <-> linear Rec.709 for a canonical name; float32 copy, any shape ``(..., 3)``."""
-    x = np.array(values, dtype=np.float32)  # a copy: the curves write in place
+    x = np.array(_lab.check_triples(values, "colour conversion"), dtype=np.float32)  # a copy, never a view
     kind = _kind(canonical)
     if kind == "linear":
         return x
@@ -222,7 +206,7 @@ def from_linear(linear: np.ndarray, colourspace: str) -> np.ndarray:
 def to_display_srgb(rgb: np.ndarray, colourspace: str) -> np.ndarray:
     """Encoded RGB ``(..., 3)`` -> sRGB display encoding clipped to [0, 1] ``(..., 3)`` float32 (for viewing)."""
     linear = np.nan_to_num(to_linear(rgb, colourspace), nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(_srgb_encode(linear), 0.0, 1.0)
+    return np.clip(_lab.linear_to_srgb(linear), 0.0, 1.0)
 
 
 # --- guessing ----------------------------------------------------------------------------------------
@@ -484,21 +468,9 @@ def chroma_on_luminance(y: np.ndarray, ab: np.ndarray, lo: float, hi: float) -> 
     Pixels with y <= 0 (not ``lit``) come back grey. Written channel by channel in float32: on full frames
     this is several times faster than ``(N, 3)`` matrix products.
     """
-    eps, kappa = np.float32(216.0 / 24389.0), np.float32(24389.0 / 27.0)
     y = np.ascontiguousarray(y, dtype=np.float32)
     yc = np.clip(y, 0.0, 1.0)
-    fy = np.where(yc > eps, np.cbrt(yc), (kappa * yc + 16.0) / 116.0).astype(np.float32)
-
-    def finv(f: np.ndarray) -> np.ndarray:
-        f3 = f * f * f
-        return np.where(f3 > eps, f3, (116.0 * f - 16.0) / kappa).astype(np.float32)
-
-    white = _LAB_WHITE
-    x = finv(fy + ab[:, 0] * np.float32(1 / 500.0)) * np.float32(white[0])
-    yy = yc * np.float32(white[1])  # finv(f(Y)) is Y itself
-    z = finv(fy - ab[:, 1] * np.float32(1 / 200.0)) * np.float32(white[2])
-    m = [[np.float32(v) for v in row] for row in _LAB_XYZ_TO_RGB]
-    rgb = [m[i][0] * x + m[i][1] * yy + m[i][2] * z for i in range(3)]
+    rgb = _lab.lab_to_linear_planes(_lab.y_to_f(yc), ab[:, 0], ab[:, 1], y=yc)  # finv(f(Y)) is Y itself
     colour_y = np.float32(_WR) * rgb[0] + np.float32(_WG) * rgb[1] + np.float32(_WB) * rgb[2]
     lit = (y > _TINY_Y) & (colour_y > _TINY_Y)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -13,18 +13,8 @@ from .errors import FrameReadError
 
 
 def compact_frames(frames: tuple[int, ...] | list[int]) -> str:
-    """Frame numbers -> a compact list, ``(1003, 1005, 1006, 1007)`` -> ``'1003,1005-1007'``."""
-    parts: list[str] = []
-    ordered = sorted(frames)
-    start = prev = None
-    for f in ordered + [None]:
-        if start is not None and (f is None or f != prev + 1):
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if f is not None and start is None:
-            start = f
-        prev = f
-    return ",".join(parts)
+    """Frame numbers -> a compact list, ``(1003, 1005, 1006, 1007)`` -> ``'1003,1005-1007'`` (all of them)."""
+    return sequence.format_frames(frames, limit=None, sep=",")
 
 
 def _timecode(spec) -> str | None:

@@ -40,24 +40,9 @@ from .errors import (
     UsageError,
 )
 from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
+from .sequence import format_frames
 from .session import Keyframe, resolve_path
 from .upsample import resize_plane, working_size
-
-
-def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
-    """Compact frame list: [1001, 1002, 1003, 1007] -> '1001-1003, 1007'."""
-    parts: list[str] = []
-    frames = sorted(frames)
-    i = 0
-    while i < len(frames):
-        j = i
-        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
-            j += 1
-        parts.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
-        i = j + 1
-    if len(parts) > limit:
-        parts = parts[:limit] + [f"... ({len(frames)} frames)"]
-    return ", ".join(parts)
 
 
 def validate_settings(settings: JobSettings) -> None:

@@ -41,6 +41,7 @@ import numpy as np
 
 from .cuts import is_cut
 from .errors import KinochromeError, UsageError
+from .sequence import format_span
 
 #: Confidence kept per frame of distance from the keyframe (0.995 ** 48 ~ 0.79): the flow checks already
 #: take trust away where the flow fails; chosen on the held-out eval clips (0.98 gave lower PSNR, higher CDC).
@@ -156,20 +157,32 @@ def warp_state(state: State, step: FlowStep, distance: int, decay: float, reach:
     return new_ab.astype(np.float32), new_conf.astype(np.float32), new_age.astype(np.float32)
 
 
+def over(top_ab: np.ndarray, top_conf: np.ndarray, under_ab: np.ndarray, under_conf: np.ndarray,
+         top_age: np.ndarray | float | None = None, under_age: np.ndarray | float | None = None
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The one confidence-weighted blend of hints: ``top`` laid over ``under``. ``conf = c_t + (1 - c_t) c_u``;
+    ab (h, w, 2) -- and the age in frames, when both ages are given -- the matching weighted mix. Where the top
+    is fully confident it wins exactly; the one under shows through where the top is weak. Returns
+    ``(ab, conf, age or None)`` float32."""
+    carried = (1.0 - top_conf) * under_conf
+    conf = top_conf + carried
+    safe = np.maximum(conf, 1e-6)
+    ab = (top_ab * top_conf[..., None] + under_ab * carried[..., None]) / safe[..., None]
+    age = None
+    if top_age is not None and under_age is not None:
+        age = ((top_age * top_conf + under_age * carried) / safe).astype(np.float32)
+    return ab.astype(np.float32), conf.astype(np.float32), age
+
+
 def lay_over(hints: Hints, state: State | None) -> State:
-    """A keyframe's hints laid over a carried state: ``conf = c_k + (1 - c_k) c_s``, ab and distance the
-    matching weighted mix. Where the keyframe is fully confident it wins exactly."""
+    """A keyframe's hints (age 0) laid :func:`over` a carried state."""
     k_ab, k_conf = hints
     k_conf = np.clip(k_conf, 0.0, 1.0).astype(np.float32)
     if state is None:
         return k_ab.astype(np.float32), k_conf, np.zeros_like(k_conf)
-    s_ab, s_conf, s_age = state
-    carried = (1.0 - k_conf) * s_conf
-    conf = k_conf + carried
-    safe = np.maximum(conf, 1e-6)
-    ab = (k_ab * k_conf[..., None] + s_ab * carried[..., None]) / safe[..., None]
-    age = s_age * carried / safe
-    return ab.astype(np.float32), conf.astype(np.float32), age.astype(np.float32)
+    ab, conf, age = over(k_ab, k_conf, state[0], state[1], 0.0, state[2])
+    assert age is not None
+    return ab, conf, age
 
 
 def fuse(a: Hints | None, b: Hints | None, shape: tuple[int, int]) -> Hints:
@@ -184,10 +197,6 @@ def fuse(a: Hints | None, b: Hints | None, shape: tuple[int, int]) -> Hints:
     ab = (a[0] * a[1][..., None] + b[0] * b[1][..., None]) / safe
     ab[total <= 0] = 0.0
     return ab.astype(np.float32), np.maximum(a[1], b[1]).astype(np.float32)
-
-
-def format_frames(first: int, last: int) -> str:
-    return f"frame {first}" if first == last else f"frames {first}-{last}"
 
 
 # --------------------------------------------------------------------------------------------- propagator
@@ -365,14 +374,11 @@ class Propagator:
             state_ab, state_conf, state_age = np.zeros_like(hint_ab), np.zeros_like(conf), np.zeros_like(conf)
         else:
             state_ab, state_conf, state_age = self._fwd_state
-        carried = (1.0 - state_conf) * conf
-        total = state_conf + carried
+        ab, total, age = over(state_ab, state_conf, hint_ab, conf, state_age, float(distance))
         if not total.any():
             return
-        safe = np.maximum(total, 1e-6)
-        ab = (state_ab * state_conf[..., None] + hint_ab * carried[..., None]) / safe[..., None]
-        age = (state_age * state_conf + float(distance) * carried) / safe
-        self._fwd_state = (ab.astype(np.float32), total.astype(np.float32), age.astype(np.float32))
+        assert age is not None
+        self._fwd_state = (ab, total, age)
         self._last = None
 
     def keyframes_reaching(self, frame: int) -> list[int]:
@@ -403,7 +409,7 @@ class Propagator:
             while j + 1 < n and not covered[j + 1]:
                 j += 1
             first, last = self.frames[i], self.frames[j]
-            span = format_frames(first, last)
+            span = format_span(first, last)
             after_cut = i > 0 and self._cut.get(first, False)
             before_cut = j + 1 < n and starts_at_cut.get(j + 1, False)
             if not self.keyframes:
@@ -565,9 +571,9 @@ class FlowOnlyPropagator:
         before = [f for f in self.frames if (first_key is None or f < first_key)
                   and (span is None or span[0] <= f <= span[1])]
         if before:
-            self.warnings.append(f"{format_frames(before[0], before[-1])} come before the first keyframe: "
+            self.warnings.append(f"{format_span(before[0], before[-1])} come before the first keyframe: "
                                  "no flow propagation" if first_key is not None else
-                                 f"{format_frames(before[0], before[-1])} have no keyframe: no flow propagation")
+                                 f"{format_span(before[0], before[-1])} have no keyframe: no flow propagation")
         self._reset()
 
     def _reset(self) -> None:

@@ -39,6 +39,7 @@ from .classical import (
 )
 from .errors import ColourReferenceError, KinochromeError
 from .lab import linear_to_lab, srgb_to_lab, srgb_to_linear
+from .propagate import over
 from .session import resolve_path
 
 #: Aspect ratios closer than this (relative) count as the same: the reference is just resampled.
@@ -452,15 +453,9 @@ def reference_matches(conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarr
 
 def lay_under(hint_ab: np.ndarray, conf: np.ndarray, under_ab: np.ndarray, under_conf: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Hints ``(ab, conf)`` laid over weaker ones: ``c = c_1 + (1 - c_1) c_2``, ab the matching weighted mix.
-
-    Where the first are fully confident they win exactly; the second show through where they are weak.
-    """
-    carried = (1.0 - conf) * under_conf
-    total = conf + carried
-    safe = np.maximum(total, 1e-6)[..., None]
-    ab = (hint_ab * conf[..., None] + under_ab * carried[..., None]) / safe
-    return ab.astype(np.float32), total.astype(np.float32)
+    """Hints ``(ab, conf)`` laid over weaker ones (:func:`kinochrome.core.propagate.over`)."""
+    ab, total, _ = over(hint_ab, conf, under_ab, under_conf)
+    return ab, total
 
 
 def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,

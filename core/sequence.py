@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -307,3 +308,25 @@ def pattern_frame(pattern: str, path: str) -> int | None:
     if len(digits) == padding or (len(digits) > padding and not digits.startswith("0")):
         return int(match.group(1))
     return None
+
+
+def format_frames(frames: Iterable[int], limit: int | None = 12, sep: str = ", ") -> str:
+    """Frame numbers as a compact list, the one formatter of frame lists: ``[1001, 1002, 1003, 1007]`` ->
+    ``'1001-1003, 1007'``; past ``limit`` runs the rest is ``'... (N frames)'`` (None: no limit)."""
+    frames = sorted(frames)
+    parts: list[str] = []
+    i = 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        parts.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
+        i = j + 1
+    if limit is not None and len(parts) > limit:
+        parts = parts[:limit] + [f"... ({len(frames)} frames)"]
+    return sep.join(parts)
+
+
+def format_span(first: int, last: int) -> str:
+    """``'frame 1001'`` or ``'frames 1001-1010'``: a run of frames in a message."""
+    return f"frame {first}" if first == last else f"frames {format_frames(range(first, last + 1))}"

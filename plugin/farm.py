@@ -37,7 +37,8 @@ from kinochrome.core import config
 from kinochrome.core.cli import ref_flags, setting_flags
 from kinochrome.core.errors import KinochromeError, OutputError, SequenceError, UsageError
 from kinochrome.core.job import JobSettings
-from kinochrome.core.pipeline import format_frames, resolved_keyframes
+from kinochrome.core.pipeline import resolved_keyframes
+from kinochrome.core.sequence import format_frames
 from kinochrome.core.session import SESSION_SUFFIX, Keyframe, Session, save_session
 
 TEMPLATE_VERSION = "jobtemplate-2023-09"
