@@ -697,7 +697,8 @@ def test_mypy_checks_the_adapter_against_fusionscript_stubs():
     if importlib.util.find_spec("fusionscript") is None and not any(
             (Path(p) / "fusionscript-stubs").is_dir() for p in sys.path):
         pytest.skip("fusionscript-stubs not installed")
-    files = ["resolve/adapter.py", "resolve/connect.py", "resolve/registration.py", "resolve/__main__.py"]
+    files = ["resolve/adapter.py", "resolve/clips.py", "resolve/planning.py", "resolve/render.py",
+             "resolve/placing.py", "resolve/connect.py", "resolve/registration.py", "resolve/__main__.py"]
     done = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", *files], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
