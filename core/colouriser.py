@@ -24,7 +24,7 @@ from . import colour, config, frameio, references
 from .cuts import is_cut
 from .errors import UsageError
 from .session import Keyframe
-from .upsample import resize_plane, upsample_chroma
+from .upsample import guided_coefficients, resize_plane, upsample_chroma
 
 #: Extra passes over the first frame to settle the LSTM state before its output is used.
 PRIME_FRAMES = 2
@@ -84,6 +84,18 @@ def require_reference(method: Method, keyframes: Sequence[Keyframe]) -> None:
                          "(--ref FRAME=IMAGE on the command line)")
 
 
+def as_numpy(ab: Any, confidence: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`FrameColouriser.colourise`'s result as NumPy ``(ab (H, W, 2), confidence (H, W))`` whether it
+    was coloured on the CPU or finished on a device (tensors ``(2, H, W)``, confidence None for none)."""
+    if hasattr(ab, "permute"):
+        ab = ab.permute(1, 2, 0).float().cpu().numpy()
+    if confidence is None:
+        confidence = np.zeros(shape, np.float32)
+    elif hasattr(confidence, "cpu"):
+        confidence = confidence.float().cpu().numpy()
+    return ab, confidence
+
+
 def frame_lightness(rgb: np.ndarray, colourspace: str) -> np.ndarray:
     """Encoded RGB (H, W, 3) -> L* (H, W) float32 in [0, 100] of its linear Rec.709 luminance.
 
@@ -119,7 +131,7 @@ class FrameColouriser:
     """
 
     def __init__(self, settings: Any, keyframes: list[Keyframe], shot: ShotGeometry,
-                 span: tuple[int, int] | None = None, model: Any = None):
+                 span: tuple[int, int] | None = None, model: Any = None, finisher: Any = None):
         self.settings = settings
         self.method = get_method(settings.method)
         self.shot = shot
@@ -132,6 +144,13 @@ class FrameColouriser:
             self.model = load_model(settings.model, settings.device)
         if self.model is not None:
             self.model.reset_state()
+        # --device cuda: the full-resolution steps run on the GPU (pixels_torch.DeviceFinisher); ``finisher``
+        # lets the tests run that path on CPU tensors.
+        self.finisher = finisher
+        if finisher is None and self.model is not None and getattr(self.model.device, "type", "cpu") == "cuda":
+            from .pixels_torch import DeviceFinisher
+
+            self.finisher = DeviceFinisher(self.model.device)
         self.cut_frames: list[int] = []
         self._primed = False                                # LSTM state settled on a first frame
         self._previous_small: np.ndarray | None = None      # last working-size L*, for cut detection
@@ -277,6 +296,29 @@ class FrameColouriser:
             ab_small = self._classical_for(f).colourise(lab)
         return ab_small, hint_ab, conf
 
+    def _painted_hints(self, f: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """The painted keyframe ``f``'s chroma (and colour points over it) at full resolution, confidence 1."""
+        key = self.keyframes[f]
+        ref = references.load_reference(key.reference, (width, height), fit=self.settings.fit, frame=f)
+        hint_full, conf_full = ref[:, :, 1:], np.ones((height, width), np.float32)
+        point_ab, point_mask = references.point_hints(key.points, key.strokes, (width, height), 1.0)
+        return np.where(point_mask[:, :, None] > 0, point_ab, hint_full), conf_full
+
+    def _finish_on_device(self, f: int, small: np.ndarray, lightness: np.ndarray, ab_small: np.ndarray,
+                          hint_ab: np.ndarray, conf: np.ndarray) -> tuple[Any, Any]:
+        """:meth:`colourise`'s full-resolution steps on the finisher's device -> ``(ab (2, H, W), confidence
+        (H, W))`` tensors there (the writer recombines on the device: :func:`as_numpy` for other uses)."""
+        s, finisher = self.settings, self.finisher
+        a_coef, b_coef = guided_coefficients(small, ab_small)
+        ab = finisher.upsample(a_coef, b_coef, lightness)
+        height, width = lightness.shape
+        if f in self.painted and s.ref_strength > 0:
+            hint_full, conf_full = self._painted_hints(f, width, height)
+            return finisher.compose(ab, hint_full, conf_full, s.ref_strength, premultiplied=False)
+        if not conf.any() or s.ref_strength <= 0:
+            return ab, None
+        return finisher.compose(ab, hint_ab, conf, s.ref_strength)
+
     def colourise(self, f: int, lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``f``: its L* (H, W) at full resolution -> final a*b* (H, W, 2) and hint confidence (H, W)."""
         s = self.settings
@@ -284,15 +326,13 @@ class FrameColouriser:
         if f in self._small or (self.propagator is not None and f in self._on_disk):
             self._keep_small(f, small)  # the propagation reads it from here (a held missing frame is not kept)
         ab_small, hint_ab, conf = self.colourise_small(f, small)
+        if self.finisher is not None:
+            return self._finish_on_device(f, small, lightness, ab_small, hint_ab, conf)
         ab = upsample_chroma(ab_small, small, lightness)
         height, width = lightness.shape
         if f in self.painted and s.ref_strength > 0:
             # The artist painted this very frame: its chroma is taken at full resolution, exactly.
-            key = self.keyframes[f]
-            ref = references.load_reference(key.reference, (width, height), fit=s.fit, frame=f)
-            hint_full, conf_full = ref[:, :, 1:], np.ones((height, width), np.float32)
-            point_ab, point_mask = references.point_hints(key.points, key.strokes, (width, height), 1.0)
-            hint_full = np.where(point_mask[:, :, None] > 0, point_ab, hint_full)
+            hint_full, conf_full = self._painted_hints(f, width, height)
         elif not conf.any() or s.ref_strength <= 0:
             # No hint reaches this frame (automatic colour): nothing to blend at full resolution.
             return ab, np.zeros((height, width), np.float32)

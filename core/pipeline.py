@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import colour, config, frameio, outputs, pixelops, references, sequence
-from .colouriser import FrameColouriser, ShotGeometry, frame_lightness, get_method
+from .colouriser import FrameColouriser, ShotGeometry, as_numpy, frame_lightness, get_method
 from .colouriser import require_reference as require_method_reference
 from .errors import (
     Cancelled,
@@ -356,7 +356,8 @@ class ShotPipeline:
                     yield JobEvent("warning", frame=f, message=message)
                 if f in to_write:
                     out_path = sequence.frame_path(plan.out_pattern, f)
-                    extra = {"confidence": confidence} if s.confidence_aov else None
+                    extra = ({"confidence": as_numpy(None, confidence, (frame.height, frame.width))[1]}
+                             if s.confidence_aov else None)
                     # Recombining with the luminance is the heaviest full-resolution step: it runs in the
                     # writer threads, overlapping the network on the next frame (NumPy releases the GIL).
                     writes.append((f, t0, writer.submit(self._recombine_and_write, out_path, frame, ab, cs,
@@ -380,9 +381,23 @@ class ShotPipeline:
 
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
-        """New chroma on the frame's own luminance, written atomically (runs in a writer thread)."""
-        rgb = frameio.premultiply_like(frame, pixelops.recombine_planar(frameio.straight_rgb(frame), ab, cs,
-                                                                        max_linear, quantise=self.quantise))
+        """New chroma on the frame's own luminance, written atomically (runs in a writer thread).
+
+        ``ab``: ``(H, W, 2)`` NumPy, or a ``(2, H, W)`` tensor finished on a device (``--device cuda``), which
+        is recombined there with the frame (up once, the result down once) where the colourspace allows."""
+        straight = frameio.straight_rgb(frame)
+        finisher = self.colouriser.finisher if self.colouriser is not None else None
+        if hasattr(ab, "permute"):
+            from . import pixels_torch
+
+            if finisher is not None and pixels_torch.supported(cs, self.quantise):
+                rgb = finisher.recombine(straight, ab, cs, max_linear, quantise=self.quantise)
+                frameio.write_frame(path, frame, frameio.premultiply_like(frame, rgb), self.settings.out_bit_depth,
+                                    extra)
+                return
+            ab = as_numpy(ab, None, (frame.height, frame.width))[0]
+        rgb = frameio.premultiply_like(frame, pixelops.recombine_planar(straight, ab, cs, max_linear,
+                                                                        quantise=self.quantise))
         frameio.write_frame(path, frame, rgb, self.settings.out_bit_depth, extra)
 
 
@@ -465,7 +480,8 @@ def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
             _, lightness, _ = read_prepared(disk.path(src), s.layer, src, cs)
             colouriser.colourise_small(n, resize_plane(lightness, size))
     straight = frameio.straight_rgb(f)
-    ab, _ = colouriser.colourise(frame, colour.lightness_and_nonfinite(straight, cs)[0])
+    ab, _ = as_numpy(*colouriser.colourise(frame, colour.lightness_and_nonfinite(straight, cs)[0]),
+                     (f.height, f.width))
     storage = colour.storage_type(f, s.out_bit_depth)
     rgb = pixelops.recombine_planar(straight, ab, cs, colour.encoded_max_linear(f, cs, s.out_bit_depth),
                                   quantise=storage if storage and storage.startswith("uint") else None)

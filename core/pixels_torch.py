@@ -202,3 +202,62 @@ def recombine_numpy(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, ma
     return out
 
 
+
+
+# --- the full-resolution finish of a frame on the device (--device cuda) ----------------------------------
+
+def _resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``(C, h, w)`` -> ``(C, height, width)``, bilinear with half-pixel centres (OpenCV's INTER_LINEAR)."""
+    if tuple(x.shape[-2:]) == (height, width):
+        return x
+    return torch.nn.functional.interpolate(x[None], size=(height, width), mode="bilinear",
+                                           align_corners=False)[0]
+
+
+class DeviceFinisher:
+    """The full-resolution steps of :meth:`FrameColouriser.colourise` on a torch device: the guided
+    upsampler's coefficients (computed at working size on the CPU, :func:`upsample.guided_coefficients`)
+    resampled and applied to the full-resolution L*, and the keyframe hints blended in
+    (:func:`references.compose_ab`), giving a*b* ``(H, W, 2)`` as a tensor on the device, which
+    :func:`recombine` then uses with the frame (uploaded once) so that only the finished frame comes back.
+    The same arithmetic as the NumPy path; bilinear resampling is torch's (float rounding apart).
+    """
+
+    def __init__(self, device: torch.device | str):
+        self.device = torch.device(device)
+
+    def _to(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(self.device, non_blocking=True)
+
+    def upsample(self, a_coef: np.ndarray, b_coef: np.ndarray, lightness_full: np.ndarray | torch.Tensor
+                 ) -> torch.Tensor:
+        """``A * L + B`` at full resolution: coefficients ``(h, w, 2)`` -> a*b* ``(2, H, W)`` on the device."""
+        lum = lightness_full if isinstance(lightness_full, torch.Tensor) else self._to(lightness_full)
+        height, width = lum.shape
+        coef = _resize(self._to(np.concatenate([a_coef, b_coef], axis=2)).permute(2, 0, 1), height, width)
+        return coef[:2] * lum + coef[2:]
+
+    def compose(self, ab: torch.Tensor, hint_ab: np.ndarray | torch.Tensor, conf: np.ndarray | torch.Tensor,
+                strength: float, premultiplied: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Blend hints into ``ab`` ``(2, H, W)``: ``hint_ab`` ``(h, w, 2)`` and ``conf`` ``(h, w)`` at working
+        size (resampled premultiplied by confidence, as the CPU path) or already full size
+        (``premultiplied=False``: the painted keyframe). -> ``(ab (2, H, W), confidence (H, W))``."""
+        height, width = ab.shape[-2:]
+        c = conf if isinstance(conf, torch.Tensor) else self._to(conf)
+        h = hint_ab if isinstance(hint_ab, torch.Tensor) else self._to(hint_ab)
+        h = h.permute(2, 0, 1)
+        if premultiplied:
+            conf_full = torch.clamp(_resize(c[None], height, width)[0], 0.0, 1.0)
+            hint_full = _resize(h * c[None], height, width) / torch.clamp(conf_full, min=1e-6)
+        else:
+            conf_full, hint_full = c, h
+        weight = torch.clamp(float(strength) * conf_full, 0.0, 1.0)
+        return weight * hint_full + (1.0 - weight) * ab, conf_full
+
+    def recombine(self, frame_rgb: np.ndarray, ab: torch.Tensor, colourspace: str, max_linear: float | None,
+                  quantise: str | None = None) -> np.ndarray:
+        """The frame ``(H, W, 3)`` (uploaded here, once) with a*b* ``(2, H, W)`` -> the encoded result,
+        downloaded once. Only where :func:`supported`."""
+        rgb = self._to(frame_rgb)
+        out = recombine(rgb, ab.permute(1, 2, 0).contiguous(), colourspace, max_linear, quantise)
+        return out.cpu().numpy()

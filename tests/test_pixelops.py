@@ -120,3 +120,52 @@ def test_torch_recombine_refuses_ocio_colourspaces():
     assert not pixels_torch.supported("sRGB", "half")
     with pytest.raises(ValueError):
         pixels_torch.recombine_numpy(np.zeros((2, 2, 3), np.float32), np.zeros((2, 2, 2), np.float32), "ACEScg", None)
+
+
+@pytest.mark.parametrize("fmt", ["exr", "dpx"])
+def test_device_finish_on_cpu_tensors_matches_the_cpu_run(tmp_path, monkeypatch, fmt):
+    """The --device cuda path (full-resolution upsampling, hint blend and recombination as torch ops, the
+    frame up once and down once) run on CPU tensors: the frames it writes match the NumPy run's to float
+    rounding, automatic and with a painted keyframe."""
+    pixels_torch = pytest.importorskip("kinochrome.core.pixels_torch")
+    from conftest import write_sequence
+
+    from kinochrome.core import frameio, pipeline
+    from kinochrome.core.colouriser import FrameColouriser
+    from kinochrome.core.job import JobSettings, run_job
+    from kinochrome.core.session import Keyframe
+
+    pattern = write_sequence(tmp_path / "in", fmt, n=4, size=(96, 64), content="real")
+    ref = write_sequence(tmp_path / "ref", "png", n=1, size=(96, 64), content="real", gray=False)
+    ref_path = ref.replace("####", "1001")
+    finishers, calls = [], []
+    recombine = pixels_torch.DeviceFinisher.recombine
+
+    def counted(self, *args, **kwargs):
+        calls.append(calls[-1] + 1 if calls else 1)
+        return recombine(self, *args, **kwargs)
+
+    monkeypatch.setattr(pixels_torch.DeviceFinisher, "recombine", counted)
+
+    class OnCpuTensors(FrameColouriser):
+        def __init__(self, *args, **kwargs):
+            finishers.append(pixels_torch.DeviceFinisher("cpu"))
+            super().__init__(*args, finisher=finishers[-1], **kwargs)
+
+    for label, keyframes in (("auto", []), ("key", [Keyframe(frame=1001, reference=ref_path, kind="painted")])):
+        outputs = {}
+        calls.clear()
+        for mode in ("numpy", "torch"):
+            with monkeypatch.context() as patch:
+                if mode == "torch":
+                    patch.setattr(pipeline, "FrameColouriser", OnCpuTensors)
+                out = str(tmp_path / mode / label / f"o.####.{fmt}")
+                run_job(JobSettings(input=pattern, output=out, keyframes=keyframes, working_size=64,
+                                    device="cpu", mode="overwrite", confidence_aov=True))
+                outputs[mode] = [frameio.read_frame(out.replace("####", str(f))).rgb for f in range(1001, 1005)]
+        assert finishers and finishers[-1].device.type == "cpu"
+        assert calls and calls[-1] == 4, "the frames were not recombined on the device"
+        for a, b in zip(outputs["numpy"], outputs["torch"]):
+            # float rounding of torch's bilinear resampling and curves; one 10-bit code value for DPX
+            assert np.abs(a - b).max() <= (1.5 / 1023 if fmt == "dpx" else 2e-3), label
+            assert np.abs(a - b).mean() < 2e-4, label
