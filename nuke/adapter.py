@@ -101,17 +101,25 @@ def colorize_args(settings: JobSettings, session_file: Path | None) -> list[str]
     return [*cli.colorize_args(settings, session), "--json"]
 
 
+def checked_settings(group: Any) -> JobSettings | None:
+    """The node's job settings, with the venv and the Read checked first; None (reported) when one fails."""
+    try:
+        require_venv()
+        settings, _shot = kino_node.node_settings(group)
+    except KinochromeError as exc:
+        report(str(exc))
+        return None
+    return settings
+
+
 def on_colorize(group: Any) -> NodeRun | process.Result | None:
     """The Colorize button: check everything, then run in the background (GUI) or here (terminal)."""
     name = group.fullName()
     if name in _RUNS:
         report(f"{name} is already running; cancel it in Nuke's progress bar first.")
         return None
-    try:
-        require_venv()
-        settings, _shot = kino_node.node_settings(group)
-    except KinochromeError as exc:
-        report(str(exc))
+    settings = checked_settings(group)
+    if settings is None:
         return None
     if not nuke.env.get("gui"):
         try:
@@ -392,11 +400,8 @@ def on_send_to_farm(group: Any) -> Path | None:
     openjd`` in the venv's Python; the farm runs the ``kinochrome`` CLI from the venv, which the farm nodes must
     see at the same path (or map it).
     """
-    try:
-        require_venv()
-        settings, _shot = kino_node.node_settings(group)
-    except KinochromeError as exc:
-        report(str(exc))
+    settings = checked_settings(group)
+    if settings is None:
         return None
     session_path = save_node_session(group)
     if session_path is None:
