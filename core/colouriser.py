@@ -22,7 +22,7 @@ import numpy as np
 
 from . import colour, config, frameio, references
 from .cuts import is_cut
-from .errors import UsageError
+from .errors import ModelError, UsageError
 from .session import Keyframe
 from .upsample import guided_coefficients, resize_plane, upsample_chroma
 
@@ -165,6 +165,7 @@ class FrameColouriser:
                                      SMALL_CACHE_BYTES // plane_bytes))
         self._small: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()
         self.reference_lab: dict[int, np.ndarray] = {}
+        self._reference_features: dict[int, np.ndarray] = {}   # network features of exemplar references
         self.painted: set[int] = set()
         hints = self._keyframe_hints(keyframes)
         self.propagator: Any = None
@@ -249,7 +250,14 @@ class FrameColouriser:
         if source is None:
             return hint_ab, conf
         locality = references.MATCH_LOCALITY if source in self.painted else 0.0
-        matches = references.reference_matches(conf, self.reference_lab[source], small, locality=locality)
+        features = None
+        if self.model is not None and source not in self.painted:
+            # an exemplar is another picture: match its regions by the network's (semantic) features too
+            if source not in self._reference_features:
+                self._reference_features[source] = self.model.features(self.reference_lab[source][:, :, 0])
+            features = (self._reference_features[source], self.model.features(small))
+        matches = references.reference_matches(conf, self.reference_lab[source], small, locality=locality,
+                                               features=features)
         if matches is None:
             return hint_ab, conf
         propagator.carry(f, *matches, distance=abs(f - source))
@@ -271,7 +279,11 @@ class FrameColouriser:
             # A zero LSTM state is a special case the network saw only at the start of training
             # sequences; priming it on the first frame gives the first output the same footing as the rest.
             for _ in range(PRIME_FRAMES):
-                model.predict_ab(small, hint_ab, conf * s.ref_strength)
+                primed = model.predict_ab(small, hint_ab, conf * s.ref_strength)
+            if not np.isfinite(primed).all():
+                # weights that are finite but combine to NaN/Inf would give grey frames and exit 0
+                raise ModelError(f"model {model.name}: its output on frame {f} is not finite (NaN or Inf); "
+                                 "the weights are damaged: reinstall the model or pick another with --model")
             self._primed = True
         return model.predict_ab(small, hint_ab, conf * s.ref_strength)
 

@@ -429,7 +429,8 @@ def validate_keyframes(keyframes: Iterable[Any], shot_first: int, shot_last: int
 
 
 def reference_matches(conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarray,
-                      weight: float = REFERENCE_FILL, locality: float = 0.0
+                      weight: float = REFERENCE_FILL, locality: float = 0.0,
+                      features: tuple[np.ndarray, np.ndarray] | None = None
                       ) -> tuple[np.ndarray, np.ndarray] | None:
     """Colours for the gaps of propagated hints, matched from a keyframe's reference; None if no gaps.
 
@@ -437,7 +438,9 @@ def reference_matches(conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarr
     ``ref_lab (h, w, 3)`` is matched to the frame's L* ``lightness (h, w)`` as an exemplar
     (:func:`exemplar_hints`, searched only near the weak hints) -> ``(ab (h, w, 2), confidence * weight)``.
     ``locality``: weight of position in the match (:data:`MATCH_LOCALITY` for a painted keyframe of this
-    shot, 0 for an exemplar, whose layout is another picture's).
+    shot, 0 for an exemplar, whose layout is another picture's). ``features``: the network's features of
+    the reference and of the frame (``Colouriser.features``), matched as well: for an exemplar, whose layout
+    is another picture's, they let a sky find the sky by what it is rather than by its texture alone.
     """
     # Small gaps matter too: a red coat a few pixels wide that the flow loses is a small share of the frame
     # but the colour a viewer follows (matching every gap instead of gaps over 5% of the frame: held-out
@@ -447,7 +450,8 @@ def reference_matches(conf: np.ndarray, ref_lab: np.ndarray, lightness: np.ndarr
     frame_lab = np.dstack([lightness, np.zeros_like(lightness), np.zeros_like(lightness)])
     # a match is searched only where it can matter: near weak hints (3x3 blocks reach 1 px further)
     weak = cv2.dilate((conf < 0.9).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, where=weak, locality=locality)
+    fr, ff = features if features is not None else (None, None)
+    match_ab, match_conf = exemplar_hints(ref_lab, frame_lab, fr, ff, where=weak, locality=locality)
     return match_ab, (match_conf * np.float32(weight)).astype(np.float32)
 
 

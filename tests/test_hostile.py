@@ -566,3 +566,24 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     assert not [n for n in names if ".kino." in n]
     for name in names:
         frameio.read_frame(str(out / name))  # every frame under a final name is whole
+
+
+def test_weights_that_overflow_to_nan_are_caught_on_the_first_frame(capsys, tmp_path, shot):
+    """Case 6, second half: finite weights whose products overflow (every conv scaled by 1e20) pass the load
+    check but colour nothing; the network's first output is checked, so the run stops before writing."""
+    import torch
+
+    from kinochrome.core.model import build_tiny_model
+    from kinochrome.core.model.weights import load_network, save_model
+
+    net, card = load_network(build_tiny_model(tmp_path / "m"))
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith(".weight") and p.dim() == 4:
+                p.mul_(1e20)
+    model = save_model(net, tmp_path / "overflow.safetensors", card)
+    pattern, _ = shot
+    code, _, err = colorize(capsys, pattern, "-o", str(tmp_path / "o.####.exr"), "--model", str(model))
+    assert code == 1 and "Traceback" not in err
+    assert "not finite" in error_line(err) and "frame" in error_line(err)
+    assert not list(tmp_path.glob("o.*"))
