@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import config
-from .cli import run_with_reporting
 from .contact import contact_sheet
 from .job import JobSettings
+from .report import run_with_reporting
 from .session import Keyframe
 
 SAMPLE = config.SAMPLES_DIR / "juggle"

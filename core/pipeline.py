@@ -39,7 +39,7 @@ from .errors import (
     SequenceError,
     UsageError,
 )
-from .job import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
+from .jobtypes import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
 from .sequence import format_frames
 from .session import Keyframe, resolve_path
 from .upsample import resize_plane, working_size
