@@ -16,7 +16,14 @@ from typing import Any
 
 import nuke
 from kinochrome.core.errors import SequenceError, UsageError
-from kinochrome.core.sequence import Shot, canonical_pattern, has_frame_token, open_shot, output_shot_pattern
+from kinochrome.core.sequence import (
+    Shot,
+    canonical_pattern,
+    format_frames,
+    has_frame_token,
+    open_shot,
+    output_shot_pattern,
+)
 
 from . import colorspaces
 
@@ -48,20 +55,6 @@ class ReadSource:
     @property
     def frames(self) -> tuple[int, int]:
         return (self.first, self.last)
-
-
-def format_frames(frames: list[int] | tuple[int, ...], limit: int = 12) -> str:
-    """1001, 1003-1005 style, at most ``limit`` runs (then '...')."""
-    runs: list[str] = []
-    ordered = sorted(frames)
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        runs.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
-        i = j + 1
-    return ", ".join(runs[:limit]) + (", ..." if len(runs) > limit else "")
 
 
 def _knob_text(node: Any, name: str, default: str = "") -> str:

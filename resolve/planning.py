@@ -143,7 +143,7 @@ class ClipPlanner(ResolveCalls):
     def _plan_sequence(self, plan: ClipPlan, pattern: str, first: int | None, last: int | None,
                        left: int) -> ClipPlan:
         from kinochrome.core.errors import SequenceError
-        from kinochrome.core.sequence import open_shot
+        from kinochrome.core.sequence import format_frames, open_shot
 
         try:
             if first is None:
@@ -157,8 +157,7 @@ class ClipPlanner(ResolveCalls):
             plan.reason = f"offline: {exc}"
             return plan
         if shot.missing:
-            listed = ", ".join(str(f) for f in shot.missing[:8]) + (" ..." if len(shot.missing) > 8 else "")
-            plan.reason = f"offline: {pattern} is missing frames {listed}"
+            plan.reason = f"offline: {pattern} is missing frames {format_frames(shot.missing, limit=8)}"
             return plan
         plan.kind, plan.source, plan.frames = "sequence", shot.pattern, used
         return plan

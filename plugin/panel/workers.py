@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 
 from kinochrome.core.errors import KinochromeError, SessionError
 from kinochrome.core.job import JobEvent, JobSettings
+from kinochrome.core.sequence import format_frames
 from kinochrome.core.session import SESSION_SUFFIX, Session, load_session, save_session, session_path_for
 from kinochrome.plugin.runner import BackgroundJob, JobOutcome
 
@@ -132,9 +133,8 @@ def open_request(path: str, autosave_dir: Path) -> OpenResult:
         session = Session(shot=shot.pattern)
     missing = list(getattr(shot, "missing", []) or [])
     if missing:
-        shown = ", ".join(str(f) for f in missing[:8]) + (" …" if len(missing) > 8 else "")
         messages.append(("warning", (f"{shot.pattern}: {len(missing)} missing frame"
-                                    f"{'s' if len(missing) != 1 else ''}: {shown}")))
+                                    f"{'s' if len(missing) != 1 else ''}: {format_frames(missing, limit=8)}")))
     result = OpenResult(request=path, shot=shot, session=session, session_path=session_path,
                         protected=protected, messages=messages)
     frames_on_disk = list(getattr(shot, "frames", ()) or ())
