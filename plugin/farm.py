@@ -300,6 +300,31 @@ def build_openjd_template(job: FarmJob) -> dict[str, Any]:
     first on PATH and sets VIRTUAL_ENV; step ``Colorize`` runs one task per contiguous chunk of
     ``{{Param.Frames}}``; step ``ReviewSheet`` depends on it and writes the contact sheet.
     """
+    if job.keyframes:
+        raise UsageError("keyframes without a session file: write_openjd_job saves them into the job first")
+    if any("{{" in flag or "}}" in flag for flag in job.flags):
+        raise UsageError(f"setting {next(f for f in job.flags if '{' in f or '}' in f)!r}: '{{{{' and '}}}}' "
+                         f"cannot appear in an OpenJD job")
+    return {
+        "specificationVersion": TEMPLATE_VERSION,
+        "extensions": ["TASK_CHUNKING"],
+        "name": job.name,
+        "description": "Kinochrome: colourise a shot in chunks, then write a review contact sheet.",
+        "parameterDefinitions": _template_parameters(job),
+        "jobEnvironments": [{
+            "name": "KinochromeInstall",
+            "description": "Puts the Kinochrome install (KinochromeBin) first on PATH and sets VIRTUAL_ENV.",
+            "script": {"actions": {"onEnter": {
+                "command": "{{Param.KinochromeBin}}/python",
+                "args": ["-c", _ENTER_SCRIPT, "{{Param.KinochromeBin}}"],
+            }}},
+        }],
+        "steps": _template_steps(job),
+    }
+
+
+def _template_parameters(job: FarmJob) -> list[dict[str, Any]]:
+    """The job template's parameter definitions, with the job's values as defaults."""
     params: list[dict[str, Any]] = [
         _path_param("Shot", "Input frame pattern (#### = frame number).", job.shot, label="Shot"),
         _path_param("Output", "Output frame pattern.", job.output, label="Output"),
@@ -333,55 +358,40 @@ def build_openjd_template(job: FarmJob) -> dict[str, Any]:
         _path_param("KinochromeBin", "Folder holding the kinochrome command (the install's venv bin).",
                     job.kinochrome_bin, object_type="DIRECTORY"),
     ]
-    if job.keyframes:
-        raise UsageError("keyframes without a session file: write_openjd_job saves them into the job first")
-    if any("{{" in flag or "}}" in flag for flag in job.flags):
-        raise UsageError(f"setting {next(f for f in job.flags if '{' in f or '}' in f)!r}: '{{{{' and '}}}}' "
-                         f"cannot appear in an OpenJD job")
+    return params
+
+
+def _template_steps(job: FarmJob) -> list[dict[str, Any]]:
+    """Step ``Colorize`` (one task per contiguous chunk of ``{{Param.Frames}}``) and step ``ReviewSheet``."""
     colorize = _colorize_args("{{Param.Shot}}", "{{Param.Output}}", "{{Task.Param.Frame}}", "{{Param.Preroll}}",
                               "{{Param.Method}}", "{{Param.Model}}", "{{Param.Device}}",
                               "{{Param.Session}}" if job.session is not None else None, job.flags,
                               job.overwrite)
     cancel = {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": 30}
-    return {
-        "specificationVersion": TEMPLATE_VERSION,
-        "extensions": ["TASK_CHUNKING"],
-        "name": job.name,
-        "description": "Kinochrome: colourise a shot in chunks, then write a review contact sheet.",
-        "parameterDefinitions": params,
-        "jobEnvironments": [{
-            "name": "KinochromeInstall",
-            "description": "Puts the Kinochrome install (KinochromeBin) first on PATH and sets VIRTUAL_ENV.",
-            "script": {"actions": {"onEnter": {
-                "command": "{{Param.KinochromeBin}}/python",
-                "args": ["-c", _ENTER_SCRIPT, "{{Param.KinochromeBin}}"],
+    return [
+        {
+            "name": COLORIZE_STEP,
+            "description": "One task per contiguous chunk; each reads Preroll frames before its chunk.",
+            "parameterSpace": {"taskParameterDefinitions": [{
+                "name": "Frame",
+                "type": "CHUNK[INT]",
+                "range": "{{Param.Frames}}",
+                "chunks": {"defaultTaskCount": "{{Param.ChunkSize}}", "rangeConstraint": "CONTIGUOUS"},
+            }]},
+            "script": {"actions": {"onRun": {"command": PROGRAM, "args": colorize, "cancelation": cancel}}},
+        },
+        {
+            "name": REVIEW_STEP,
+            "description": "Before/after contact sheet of the shot.",
+            "dependencies": [{"dependsOn": COLORIZE_STEP}],
+            "script": {"actions": {"onRun": {
+                "command": PROGRAM,
+                "args": _sheet_args("{{Param.Shot}}", "{{Param.Output}}", "{{Param.Frames}}",
+                                    "{{Param.Review}}"),
+                "cancelation": cancel,
             }}},
-        }],
-        "steps": [
-            {
-                "name": COLORIZE_STEP,
-                "description": "One task per contiguous chunk; each reads Preroll frames before its chunk.",
-                "parameterSpace": {"taskParameterDefinitions": [{
-                    "name": "Frame",
-                    "type": "CHUNK[INT]",
-                    "range": "{{Param.Frames}}",
-                    "chunks": {"defaultTaskCount": "{{Param.ChunkSize}}", "rangeConstraint": "CONTIGUOUS"},
-                }]},
-                "script": {"actions": {"onRun": {"command": PROGRAM, "args": colorize, "cancelation": cancel}}},
-            },
-            {
-                "name": REVIEW_STEP,
-                "description": "Before/after contact sheet of the shot.",
-                "dependencies": [{"dependsOn": COLORIZE_STEP}],
-                "script": {"actions": {"onRun": {
-                    "command": PROGRAM,
-                    "args": _sheet_args("{{Param.Shot}}", "{{Param.Output}}", "{{Param.Frames}}",
-                                        "{{Param.Review}}"),
-                    "cancelation": cancel,
-                }}},
-            },
-        ],
-    }
+        },
+    ]
 
 
 def model_is_file(job: FarmJob) -> bool:
