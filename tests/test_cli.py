@@ -83,7 +83,7 @@ def test_info_json_on_dpx(tmp_path, make_sequence, capsys):
     pattern = make_sequence(tmp_path, fmt="dpx", n=4, missing=(1002,))
     assert run_cli("info", pattern, "--json") == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["missing"] == [1002] or "1002" in json.dumps(info["missing"])
+    assert info["missing"] == [1002]
 
 
 @pytest.mark.parametrize("method", ["histogram", "knn"])
@@ -168,7 +168,7 @@ def test_missing_frames_error_then_hold_and_skip(tmp_path, make_sequence, refere
     out = str(tmp_path / "out" / "shot.####.exr")
     base = ["colorize", pattern, "-o", out, "--method", "reinhard", "--ref", f"1001={reference}", "--quiet"]
     assert run_cli(*base) == 1
-    assert "1003" in _error_line(capsys)
+    assert "missing frames 1003 " in _error_line(capsys)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     assert run_cli(*base, "--missing", "skip") == 0
     assert not os.path.exists(sequence.frame_path(out, 1003))
@@ -188,7 +188,7 @@ def test_corrupt_frame_error_and_skip(tmp_path, make_sequence, reference, capsys
     assert "shot.1003.exr" in line
     assert run_cli(*base, "--on-error", "skip", "--resume") == 1  # finishes, reports the failure
     err = capsys.readouterr().err
-    assert "1003" in err
+    assert "failed 1003: " in err
     assert os.path.exists(sequence.frame_path(out, 1004))
     assert Path(bad).read_bytes() == data[: len(data) // 3], "the source was touched"
 

@@ -28,7 +28,9 @@ def test_score_clips_modes(tmp_path, clip_dir):
     scores = score_clips(str(weights), clip_dir, ["c1"], frames=5)
     assert set(scores) == {"gray", "auto", "auto_reset", "guided"}
     assert scores["gray"]["colourfulness_ratio"] == 0.0
-    assert scores["gray"]["psnr"] < 60 and scores["auto"]["ssim"] <= 1.0
+    assert scores["gray"]["psnr"] < 60
+    # a random model on a colour clip: far from the original (a scorer answering 1, 0 or NaN fails)
+    assert all(0.2 < scores[mode]["ssim"] < 0.9 for mode in scores), scores
     assert set(scores["auto"]) == {"psnr", "ssim", "ab_rmse", "colourfulness_ratio", "cdc", "warp_error"}
 
 

@@ -388,7 +388,6 @@ def test_two_nodes_never_write_the_same_frames_at_once(nuke, adapter, tmp_path, 
 
 
 def test_colorize_with_a_model(nuke, adapter, tmp_path, make_sequence, reference):
-    pytest.importorskip("torch")
     from kinochrome.core.model import build_tiny_model
 
     _pattern, group = shot_node(nuke, adapter, tmp_path, make_sequence, reference, n=3)
@@ -530,8 +529,8 @@ def test_cat_file_creator(nuke, tmp_path):
 
 
 def test_export_for_inference_matches_the_eager_network(nuke, adapter, tmp_path):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("kinochrome.core.model.export")
+    import torch
+
     from kinochrome.core.model import build_tiny_model
     from kinochrome.core.model.weights import load_network
 
@@ -573,9 +572,9 @@ def test_node_deleted_during_a_run(nuke, adapter, tmp_path, make_sequence, refer
 
 def test_export_in_half_precision(tmp_path):
     """Inference's 'optimize for speed and memory' runs the module in half precision."""
-    torch = pytest.importorskip("torch")
-    export = pytest.importorskip("kinochrome.core.model.export")
-    from kinochrome.core.model import build_tiny_model
+    import torch
+
+    from kinochrome.core.model import build_tiny_model, export
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -125,18 +125,6 @@ def kinochrome_bin(project):
     return folders[0] if folders else None
 
 
-def has_pipeline() -> bool:
-    try:
-        importlib.import_module("kinochrome.core.pipeline")
-        importlib.import_module("kinochrome.core.propagate")          # used once keyframes are given
-    except ImportError:
-        return False
-    return True
-
-
-needs_pipeline = pytest.mark.skipif(not has_pipeline(), reason="the job API's pipeline does not import yet")
-
-
 # ----------------------------------------------------------------------------------------- sequences
 
 def test_file_path_forms():
@@ -592,7 +580,6 @@ def test_dialog_with_a_timer_runs_in_the_background_and_reports_on_ticks(tmp_pat
 
 # ----------------------------------------------------------------------------------------- end to end
 
-@needs_pipeline
 def test_sequence_clip_end_to_end(tmp_path):
     app, project, timeline = make_project(tmp_path)
     add_sequence(project, timeline, tmp_path / "scans", "reel", range(1001, 1009), 1, REC, 4, left=2)
@@ -609,7 +596,6 @@ def test_sequence_clip_end_to_end(tmp_path):
     assert (placed.GetStart(False), placed.GetEnd(False)) == (REC, REC + 4)
 
 
-@needs_pipeline
 def test_movie_clip_end_to_end(tmp_path):
     app, project, timeline = make_project(tmp_path)
     movie = tmp_path / "A002.mov"
@@ -635,7 +621,6 @@ def test_movie_clip_end_to_end(tmp_path):
     assert (placed.GetStart(False), placed.GetEnd(False)) == (REC + 48, REC + 52)
 
 
-@needs_pipeline
 def test_subprocess_colouriser_runs_the_job_in_another_python(tmp_path):
     pattern = write_frames(tmp_path / "s", "s", range(1, 4))
     ref = write_reference(tmp_path / "ref.png")
