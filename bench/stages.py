@@ -107,7 +107,10 @@ def _targets() -> list[tuple[Any, str, str]]:
         (frameio, "write_frame", "encode+write"),
     ]
     # Optional hooks of newer code (present after the speed work): timed when they exist.
-    for owner, attr, stage in ((propagate, "flow_pair", "flow bwd"),
+    from kinochrome.core import pixelops
+
+    for owner, attr, stage in ((pixelops, "recombine_planar", "recombination"),
+                               (propagate, "flow_pair", "flow bwd"),
                                (references, "compose_ab", "hint composition"),
                                (pipeline, "read_prepared", "L* and checks")):
         if hasattr(owner, attr):

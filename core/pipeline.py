@@ -288,9 +288,6 @@ class ShotPipeline:
             self.summary.kept.append(f)
             yield JobEvent("frame", frame=f, index=index, total=total, status="kept",
                            path=sequence.frame_path(plan.out_pattern, f))
-        for message in colouriser.warnings:
-            self.warnings.append(message)
-            yield JobEvent("warning", message=message)
         to_write = set(plan.write)
 
         reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-read")
@@ -364,6 +361,12 @@ class ShotPipeline:
                                                         max_linear, extra)))
                 yield from finish_write(block=False)
             yield from finish_write(block=True)
+            # The propagation's warnings (stretches of frames no keyframe reaches, keyframes not on disk) come
+            # after the frames: its cut scan then judges the frames the run has read instead of decoding
+            # every frame within reach of a keyframe a second time before the first one.
+            for message in colouriser.warnings:
+                self.warnings.append(message)
+                yield JobEvent("warning", message=message)
         finally:
             # Let frames in flight land (atomic writes: a frame is whole or absent), then stop the threads.
             for _, _, fut in writes:

@@ -200,8 +200,12 @@ def _fix_per_channel_planar(encoded: list[np.ndarray], y: np.ndarray, kind: str,
     for candidate in (down, np.minimum(down + 1, int(levels))):
         green = lut.take(candidate)
         with np.errstate(invalid="ignore"):
-            err = select(green >= lo, np.abs(_WG * green + rest - y), np.float32(np.inf))
+            err = np.abs(_WG * green + rest - y)
+            allowed = green >= lo
+            if not allowed.all():
+                err = select(allowed, err, np.float32(np.inf))
             better = err < best_err
-        best, best_err = select(better, candidate, best), select(better, err, best_err)
+        # the smaller error (equal values where they tie: the same number), the code that gave it
+        best, best_err = select(better, candidate, best), np.minimum(best_err, err)
     codes[1] = best
     return [c.astype(np.float32) / np.float32(levels) for c in codes]

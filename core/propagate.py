@@ -249,6 +249,7 @@ class Propagator:
             self._cut = {f: True for f in cuts}
         self._scanned = False
         self._unreadable: set[int] = set()
+        self._readable_idx: set[int] = set()     # indices of frames read without error
         self._warnings: list[str] | None = None
         self.reads = 0
         self.max_held_frames = 0
@@ -293,6 +294,7 @@ class Propagator:
             self._unreadable.add(f)
             self._note(f"frame {f}: cannot be read for propagation ({exc}); skipped")
             return None
+        self._readable_idx.add(index)
         if self._shape is None:
             self._shape = lum.shape[:2]
         return lum
@@ -313,7 +315,8 @@ class Propagator:
 
     # -- cuts near keyframes, coverage and warnings
     def _scan(self) -> None:
-        """Detect cuts within reach of each keyframe (reading those frames, two held at a time)."""
+        """Detect cuts within reach of each keyframe (reading those frames, two held at a time; pairs the
+        passes or :meth:`keyframes_reaching` already judged are not read again)."""
         if self._scanned:
             return
         self._scanned = True
@@ -323,19 +326,47 @@ class Propagator:
             if self.span is not None and not (
                     self.span[0] - self.reach <= self.frames[k] <= self.span[1] + self.reach):
                 continue    # cannot reach the frames asked for
-            key_l = self._lightness(k)
+            key_l = None if k in self._readable_idx else self._lightness(k)
+            if key_l is None and k not in self._readable_idx:
+                continue    # an unreadable keyframe: no scan from it
             for step in (1, -1):
-                prev_i, prev_l = k, key_l
-                j = k + step
-                while (prev_l is not None and 0 <= j < len(self.frames)
-                       and abs(self.frames[j] - self.frames[k]) <= self.reach):
+                key_l = self._walk(k, step, key_l=key_l)
+
+    def _walk(self, k: int, step: int, stop: int | None = None, key_l: np.ndarray | None = None
+              ) -> np.ndarray | None:
+        """The cut scan from keyframe index ``k`` one way (``step`` +1 or -1), within reach, up to the first
+        cut or (given) index ``stop``: the pairs of readable frames met are judged (:meth:`_starts_scene`).
+        A frame is read only where its pair is not judged yet, so walking again, or after the passes, costs
+        no decoding; the pairs judged are those the whole scan would judge. ``key_l``: the keyframe's L*
+        if at hand; returns it if read here (for the walk the other way)."""
+        if key_l is None and k not in self._readable_idx:
+            key_l = self._lightness(k)
+            if key_l is None:
+                return None     # an unreadable keyframe: no scan from it
+        prev_i, prev_l = k, key_l       # prev_l is read only when a pair needs it
+        j = k + step
+        while 0 <= j < len(self.frames) and abs(self.frames[j] - self.frames[k]) <= self.reach:
+            if self.frames[j] not in self._unreadable:
+                later = j if step == 1 else prev_i
+                if self.frames[later] in self._cut and j in self._readable_idx:
+                    if self._cut[self.frames[later]]:
+                        return key_l
+                    prev_i, prev_l = j, None
+                else:
                     cur_l = self._lightness(j)
                     if cur_l is not None:
-                        later, pair = (j, (prev_l, cur_l)) if step == 1 else (prev_i, (cur_l, prev_l))
-                        if self._starts_scene(later, *pair):
-                            break
+                        if prev_l is None:
+                            prev_l = self._lightness(prev_i)
+                            if prev_i == k:
+                                key_l = prev_l
+                        pair = (prev_l, cur_l) if step == 1 else (cur_l, prev_l)
+                        if prev_l is not None and self._starts_scene(later, *pair):
+                            return key_l
                         prev_i, prev_l = j, cur_l
-                    j += step
+            if j == stop:
+                return key_l
+            j += step
+        return key_l
 
     def _coverage(self) -> list[tuple[int, int]]:
         """[lo, hi] index intervals each keyframe reaches (bounded by reach and by cuts)."""
@@ -382,9 +413,16 @@ class Propagator:
         self._last = None
 
     def keyframes_reaching(self, frame: int) -> list[int]:
-        """Keyframes whose propagation reaches ``frame`` (within ``reach``, no cut between), nearest first."""
-        self._scan()
+        """Keyframes whose propagation reaches ``frame`` (within ``reach``, no cut between), nearest first.
+
+        Judges only the frame pairs between ``frame`` and the keyframes within reach of it (frames the passes
+        have read for it already, so a run asking frame by frame decodes nothing more for this); the
+        answer is the one the whole cut scan (:attr:`warnings`) gives."""
         i = max(bisect.bisect_right(self.frames, int(frame)) - 1, 0)
+        if not self._scanned and not self._cuts_given:
+            for k in self._key_idx:
+                if abs(self.frames[k] - self.frames[i]) <= self.reach and k != i:
+                    self._walk(k, 1 if k < i else -1, stop=i)
         reaching = [self.frames[k] for k, (lo, hi) in zip(self._key_idx, self._coverage()) if lo <= i <= hi]
         return sorted(reaching, key=lambda f: (abs(f - int(frame)), f))
 

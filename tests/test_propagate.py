@@ -320,3 +320,33 @@ def test_carried_hints_travel_on_with_the_flow():
     assert np.allclose(ab[right], (20.0, -10.0), atol=0.5)
     left = (slice(None), slice(4, W // 2 - 8))
     assert rmse(ab[left], shot.truth(FIRST + 2)[left]) < 3.0    # the keyframe's own hints still win there
+
+
+def test_keyframes_reaching_frame_by_frame_reads_nothing_more_and_agrees_with_the_scan():
+    """A run asks keyframes_reaching frame by frame after hints_for: the pairs it needs are judged from the
+    frames the passes read (no read of its own), its answers are the whole cut scan's, and the scan at the
+    end (the warnings) reads nothing more either; with an unreadable frame and a cut in the shot."""
+    bad = FIRST + 5
+    for cut in (None, FIRST + 12):
+        shot = Shot(count=30, cut=cut)
+
+        def read(frame: int, shot=shot) -> np.ndarray:
+            if frame == bad:
+                raise FrameReadError(f"shot.{frame}.exr: truncated or corrupt")
+            return shot.lightness(frame)
+
+        keys = {FIRST: shot.key(FIRST), FIRST + 9: shot.key(FIRST + 9), FIRST + 20: shot.key(FIRST + 20)}
+        scanned = Propagator(shot.frames, keys, read, reach=6)
+        warnings = scanned.warnings
+        expected = {f: scanned.keyframes_reaching(f) for f in shot.frames}
+        lazy = Propagator(shot.frames, keys, read, reach=6)
+        got = {}
+        for f in shot.frames:
+            lazy.hints_for(f)
+            before = lazy.reads
+            got[f] = lazy.keyframes_reaching(f)
+            assert lazy.reads == before, f
+        assert got == expected
+        before = lazy.reads
+        assert lazy.warnings == warnings
+        assert lazy.reads == before
