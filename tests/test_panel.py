@@ -62,6 +62,15 @@ def keyframe_with_reference(qtbot, panel, ref: str) -> None:
         panel.set_reference(ref)
 
 
+def reinhard_run(qtbot, panel, ref: str) -> None:
+    """A keyframe with ``ref`` on the current frame, method reinhard, a whole run that ends without an error."""
+    keyframe_with_reference(qtbot, panel, ref)
+    panel.set_session_field("method", "reinhard")
+    with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT) as done:
+        panel.run()
+    assert done.args[0].error is None, done.args[0].error
+
+
 def last_message(panel, level: str | None = None) -> str:
     msgs = [t for lv, t in panel.messages if level is None or lv == level]
     return msgs[-1] if msgs else ""
@@ -503,11 +512,7 @@ def test_missing_frames_are_shown_and_skipped_by_a_run(qtbot, panel, tmp_path, m
     panel.set_frame(1002)
     assert "missing" in panel.viewer.hud_alert
     panel.set_frame(1001)
-    keyframe_with_reference(qtbot, panel, ref)
-    panel.set_session_field("method", "reinhard")
-    with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT) as done:
-        panel.run()
-    assert done.args[0].error is None, done.args[0].error
+    reinhard_run(qtbot, panel, ref)
     assert [panel.frame_status[f] for f in (1001, 1003, 1004)] == ["done"] * 3
     assert panel.frame_status[1002] == "missing"     # the run skips it (--missing skip): still no frame there
 
@@ -517,11 +522,7 @@ def test_unreadable_frame_fails_alone_and_is_shown(qtbot, panel, tmp_path, make_
     ref = reference_png(tmp_path / "refs", make_sequence)
     Path(pattern.replace("####", "1003")).write_bytes(b"v/1\x01 truncated exr")
     open_shot(qtbot, panel, pattern)
-    keyframe_with_reference(qtbot, panel, ref)
-    panel.set_session_field("method", "reinhard")
-    with qtbot.waitSignal(panel.runFinished, timeout=RUN_TIMEOUT) as done:
-        panel.run()
-    assert done.args[0].error is None, done.args[0].error
+    reinhard_run(qtbot, panel, ref)
     assert [panel.frame_status[f] for f in (1001, 1002, 1004)] == ["done"] * 3
     assert panel.frame_status[1003] == "failed"
     assert "shot.1003.exr" in panel.timeline.messages[1003]
