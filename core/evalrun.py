@@ -172,6 +172,53 @@ def _tile(srgb: np.ndarray, width: int, label: str) -> np.ndarray:
     return burn_label(tile, label, (5, 14), 0.4)
 
 
+def evaluate_clip(folder: Path, work: Path, out_dir: Path, count: int, model: str | None,
+                  variants: tuple[str, ...], progress: bool = True) -> dict[str, Any] | None:
+    """Every variant on one clip folder (work files under ``work``, its contact sheet in ``out_dir``) ->
+    ``{variant: scores}``; None when the clip has fewer than 2 readable frames."""
+    truth = load_clip(folder, count)
+    if len({f.shape for f in truth}) > 1:
+        raise UsageError(f"{folder}: frames of different sizes; a clip's frames must all be one size")
+    if len(truth) < 2:
+        print(f"{folder.name}: skipped, fewer than 2 readable frames", file=sys.stderr)
+        return None
+    if is_grayscale(srgb_to_lab(truth[0])):
+        raise UsageError(f"{folder}: the clip is grayscale; eval scores colour against colour originals")
+    shot = write_gray_shot(truth, work / "in")
+    frames = range(1, len(truth) + 1)
+    refs_first = {1: write_reference(truth[0], work / "ref_first.png")}
+    refs_both = {**refs_first, len(truth): write_reference(truth[-1], work / "ref_last.png")}
+    later = load_clip(folder, count + EXEMPLAR_GAP)
+    # another picture of the same scene: a later frame (past the scored ones where the clip is long
+    # enough), mirrored, so nothing lines up with the frame it colours
+    refs_exemplar = {1: write_reference(later[-1][:, ::-1], work / "exemplar.png")}
+    gray = read_result(shot, frames)
+    clip_scores: dict[str, Any] = {}
+    shown: dict[str, list[np.ndarray]] = {"gray": gray}
+    for name in variants:
+        if name == "gray":
+            result = gray
+        else:
+            out = str(work / name / "clip.####.exr")
+            refs = (refs_both if name == "guided-first-last" else
+                    refs_exemplar if name.startswith("exemplar") else refs_first)
+            run_job(variant_settings(name, shot, out, refs, model))
+            result = read_result(out, frames)
+        clip_scores[name] = score(result, truth)
+        if name in ("auto", "guided", "exemplar"):
+            shown[name] = result
+        if progress:
+            s = clip_scores[name]
+            print(f"{folder.name:<20} {name:<18} PSNR {s['psnr']:6.2f}  ab RMSE {s['ab_rmse']:6.2f}  "
+                  f"colourful {s['colourfulness_ratio']:.2f}  CDC {s['cdc']:.4f}  warp {s['warp_error']:.4f}",
+                  file=sys.stderr, flush=True)
+    picks = [0, len(truth) // 2, len(truth) - 1]
+    rows = [[_tile(shown[k][i], 256, f"{k} {i + 1}") for k in shown] + [_tile(truth[i], 256, f"truth {i + 1}")]
+            for i in picks]
+    write_png(grid(rows), out_dir / f"sheet_{folder.name}.png")
+    return clip_scores
+
+
 def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, count: int, model: str | None,
                    references: str = "first", variants: tuple[str, ...] = VARIANTS_FIRST,
                    progress: bool = True) -> dict[str, Any]:
@@ -201,47 +248,9 @@ def evaluate_clips(clips_dir: Path, out_dir: Path, names: list[str] | None, coun
     work = Path(tempfile.mkdtemp(prefix="kino-eval-"))
     try:
         for folder in folders:
-            truth = load_clip(folder, count)
-            if len({f.shape for f in truth}) > 1:
-                raise UsageError(f"{folder}: frames of different sizes; a clip's frames must all be one size")
-            if len(truth) < 2:
-                print(f"{folder.name}: skipped, fewer than 2 readable frames", file=sys.stderr)
-                continue
-            if is_grayscale(srgb_to_lab(truth[0])):
-                raise UsageError(f"{folder}: the clip is grayscale; eval scores colour against colour originals")
-            shot = write_gray_shot(truth, work / folder.name / "in")
-            frames = range(1, len(truth) + 1)
-            refs_first = {1: write_reference(truth[0], work / folder.name / "ref_first.png")}
-            refs_both = {**refs_first, len(truth): write_reference(truth[-1], work / folder.name / "ref_last.png")}
-            later = load_clip(folder, count + EXEMPLAR_GAP)
-            # another picture of the same scene: a later frame (past the scored ones where the clip is long
-            # enough), mirrored, so nothing lines up with the frame it colours
-            refs_exemplar = {1: write_reference(later[-1][:, ::-1], work / folder.name / "exemplar.png")}
-            gray = read_result(shot, frames)
-            clip_scores: dict[str, Any] = {}
-            shown: dict[str, list[np.ndarray]] = {"gray": gray}
-            for name in variants:
-                if name == "gray":
-                    result = gray
-                else:
-                    out = str(work / folder.name / name / "clip.####.exr")
-                    refs = (refs_both if name == "guided-first-last" else
-                            refs_exemplar if name.startswith("exemplar") else refs_first)
-                    run_job(variant_settings(name, shot, out, refs, model))
-                    result = read_result(out, frames)
-                clip_scores[name] = score(result, truth)
-                if name in ("auto", "guided", "exemplar"):
-                    shown[name] = result
-                if progress:
-                    s = clip_scores[name]
-                    print(f"{folder.name:<20} {name:<18} PSNR {s['psnr']:6.2f}  ab RMSE {s['ab_rmse']:6.2f}  "
-                          f"colourful {s['colourfulness_ratio']:.2f}  CDC {s['cdc']:.4f}  warp {s['warp_error']:.4f}",
-                          file=sys.stderr, flush=True)
-            results[folder.name] = clip_scores
-            picks = [0, len(truth) // 2, len(truth) - 1]
-            rows = [[_tile(shown[k][i], 256, f"{k} {i + 1}") for k in shown] + [_tile(truth[i], 256, f"truth {i + 1}")]
-                    for i in picks]
-            write_png(grid(rows), out_dir / f"sheet_{folder.name}.png")
+            scores = evaluate_clip(folder, work / folder.name, out_dir, count, model, variants, progress)
+            if scores is not None:
+                results[folder.name] = scores
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if not results:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -399,16 +400,8 @@ def semantic_provenance(variant: str) -> dict:
             "input": "L*/100 replicated to RGB, normalised (x - 0.5) / 0.5"}
 
 
-def train(config_path: Path, resume: bool = False) -> Path:
-    """Train the run described by ``config_path``; returns the path of its best weights.
-
-    ``resume`` continues from ``output_dir/last.safetensors`` (UsageError if there is none).
-    """
-    config_path = Path(config_path)
-    cfg = load_config(config_path)
-    torch.set_num_threads(int(os.environ.get("KINOCHROME_THREADS", "2")))
-    torch.manual_seed(cfg["seed"])
-    np.random.seed(cfg["seed"] % 2**32)
+def _output_dir(cfg: dict, resume: bool) -> Path:
+    """The run folder, created; UsageError when resuming nothing or starting over an existing run."""
     out = Path(cfg["output_dir"])
     if resume and not (out / "last.safetensors").is_file():
         raise UsageError(f"{out / 'last.safetensors'}: nothing to resume")
@@ -418,7 +411,12 @@ def train(config_path: Path, resume: bool = False) -> Path:
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: output_dir is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
+    return out
 
+
+def _load_data(cfg: dict, config_path: Path) -> tuple[list, dict, dict, dict]:
+    """-> ``(photos, clips, val_clips, summary)``: training photos (less the held-out ones), training and
+    validation clips, and what the card records about them."""
     t0 = time.perf_counter()
     photos_dir, clips_dir = _resolve(cfg["photos"], config_path), _resolve(cfg["clips"], config_path)
     # held-out photos are scored by `kinochrome eval`, never trained on (the card lists them)
@@ -434,13 +432,13 @@ def train(config_path: Path, resume: bool = False) -> Path:
                "heldout_photos": [p.name for p in held]}
     tqdm.write(f"data: {summary['photos']} photos, {len(clips)} clips ({summary['clip_frames']} frames), "
                f"{len(val_clips)} val clips, loaded in {time.perf_counter() - t0:.0f}s")
+    return photos, clips, val_clips, summary
 
-    bins, prior = _bins(cfg, out, photos, clips, resume)
-    weights = rebalance_weights(bins, prior, cfg["lambda"])
-    summary["bins"] = len(bins)
-    summary["rebalance_weights"] = [round(float(v), 5) for v in weights]
-    tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
 
+def _build(cfg: dict, config_path: Path, out: Path, bins: np.ndarray, weights: np.ndarray, summary: dict,
+           resume: bool) -> tuple[KinoNet, torch.optim.Optimizer, ColourLoss, dict]:
+    """The network (pretrained trunk loaded; resumed or fine-tuned when asked), its optimiser, the loss and
+    the run's state."""
     net = KinoNet(cfg["model"], torch.from_numpy(bins))
     variant = cfg["model"].get("semantic")
     if variant and net.semantic is not None:
@@ -460,6 +458,51 @@ def train(config_path: Path, resume: bool = False) -> Path:
         state["resumed"] = [*state.get("resumed", []), {"step": state["step"], "git_commit": git_commit()}]
         tqdm.write(f"resumed at step {state['step']}")
     net.train()
+    return net, opt, loss_fn, state
+
+
+def _train_step(net: KinoNet, opt: torch.optim.Optimizer, loss_fn: ColourLoss, parts: list, cfg: dict
+                ) -> tuple[dict[str, float], int]:
+    """One optimiser step on ``parts`` (``[(x, ab), ...]`` numpy batches), each weighted by its share of the
+    frames -> ``(losses, frames)``."""
+    opt.zero_grad(set_to_none=True)
+    total_frames = sum(p[0].shape[0] * p[0].shape[1] for p in parts)
+    losses: dict[str, float] = {}
+    for x_np, ab_np in parts:
+        x, ab = torch.from_numpy(x_np), torch.from_numpy(ab_np)
+        logits, pred, _, _ = net.forward_sequence(x)
+        part = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
+        if cfg["temporal"] and x.shape[1] > 1:
+            part["temporal"] = temporal_consistency(pred, ab)
+            part["loss"] = part["loss"] + cfg["temporal"] * part["temporal"]
+            part["temporal"] = part["temporal"].detach()
+        share = x.shape[0] * x.shape[1] / total_frames
+        (part["loss"] * share).backward()
+        for k, v in part.items():
+            losses[k] = losses.get(k, 0.0) + float(v.detach()) * share
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    return losses, total_frames
+
+
+def train(config_path: Path, resume: bool = False) -> Path:
+    """Train the run described by ``config_path``; returns the path of its best weights.
+
+    ``resume`` continues from ``output_dir/last.safetensors`` (UsageError if there is none).
+    """
+    config_path = Path(config_path)
+    cfg = load_config(config_path)
+    torch.set_num_threads(int(os.environ.get("KINOCHROME_THREADS", "2")))
+    torch.manual_seed(cfg["seed"])
+    np.random.seed(cfg["seed"] % 2**32)
+    out = _output_dir(cfg, resume)
+    photos, clips, val_clips, summary = _load_data(cfg, config_path)
+    bins, prior = _bins(cfg, out, photos, clips, resume)
+    weights = rebalance_weights(bins, prior, cfg["lambda"])
+    summary["bins"] = len(bins)
+    summary["rebalance_weights"] = [round(float(v), 5) for v in weights]
+    tqdm.write(f"bins: {len(bins)} in-gamut ab bins; rebalancing weights {weights.min():.2f}..{weights.max():.2f}")
+    net, opt, loss_fn, state = _build(cfg, config_path, out, bins, weights, summary, resume)
 
     hints = HintSettings(**cfg["hints"])
     sampler = SequenceSampler(photos, clips, cfg["crop"], cfg["seq_len"], cfg["p_clip"], cfg["p_degrade"], hints)
@@ -494,23 +537,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
             parts.append(singles.batch(rng, cfg["batch_single"]))
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg, state["elapsed"])
-        opt.zero_grad(set_to_none=True)
-        total_frames = sum(p[0].shape[0] * p[0].shape[1] for p in parts)
-        losses = {}
-        for x_np, ab_np in parts:
-            x, ab = torch.from_numpy(x_np), torch.from_numpy(ab_np)
-            logits, pred, _, _ = net.forward_sequence(x)
-            part = loss_fn(logits.flatten(0, 1), pred.flatten(0, 1), ab.flatten(0, 1), x[:, :, 3:4].flatten(0, 1))
-            if cfg["temporal"] and x.shape[1] > 1:
-                part["temporal"] = temporal_consistency(pred, ab)
-                part["loss"] = part["loss"] + cfg["temporal"] * part["temporal"]
-                part["temporal"] = part["temporal"].detach()
-            share = x.shape[0] * x.shape[1] / total_frames
-            (part["loss"] * share).backward()
-            for k, v in part.items():
-                losses[k] = losses.get(k, 0.0) + float(v.detach()) * share
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        losses, total_frames = _train_step(net, opt, loss_fn, parts, cfg)
         for k, v in losses.items():
             running[k] = 0.98 * running.get(k, v) + 0.02 * v
         state["step"] = step + 1
@@ -522,13 +549,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
         done = state["step"] >= cfg["steps"]
         out_of_time = cfg["max_minutes"] is not None and state["elapsed"] > cfg["max_minutes"] * 60
         if val_set is not None and (state["step"] % cfg["val_every"] == 0 or done or out_of_time):
-            last_val = validate(net, loss_fn, val_set)
-            state["last_val"] = last_val
-            record = {"step": state["step"], "elapsed": round(state["elapsed"], 1), "lr": lr_at(step, cfg, state["elapsed"]),
-                      **{f"train_{k}": round(v, 4) for k, v in running.items()}, **last_val}
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            tqdm.write(json.dumps(record))
+            last_val = _validate_and_log(net, loss_fn, val_set, state, running, cfg, step, log)
             if state["best_val"] is None or last_val["val_loss"] < state["best_val"]:
                 state["best_val"] = last_val["val_loss"]
                 state["best_step"] = state["step"]
@@ -543,6 +564,19 @@ def train(config_path: Path, resume: bool = False) -> Path:
     log.close()
     best = out / "best.safetensors"
     return best if best.is_file() else out / "last.safetensors"
+
+
+def _validate_and_log(net: KinoNet, loss_fn: ColourLoss, val_set: tuple, state: dict, running: dict, cfg: dict,
+                      step: int, log: Any) -> dict:
+    """Validate, keep the result in ``state`` and write a line to the run's log -> the validation dict."""
+    last_val = validate(net, loss_fn, val_set)
+    state["last_val"] = last_val
+    record = {"step": state["step"], "elapsed": round(state["elapsed"], 1), "lr": lr_at(step, cfg, state["elapsed"]),
+              **{f"train_{k}": round(v, 4) for k, v in running.items()}, **last_val}
+    log.write(json.dumps(record) + "\n")
+    log.flush()
+    tqdm.write(json.dumps(record))
+    return last_val
 
 
 def main(argv: list[str] | None = None) -> int:
