@@ -144,6 +144,29 @@ def peak_rss_mb(pattern: str, out_dir: Path, device: str) -> float:
     return int(done.stdout.split()[-1]) / 1024.0  # kB -> MB
 
 
+def startup_seconds(pattern: str, out_dir: Path, device: str, model: str | None = None,
+                    python: str = sys.executable, prelude: str = "") -> tuple[float, float]:
+    """(seconds to the first written frame, seconds to exit) of ``kinochrome colorize`` on the first frame
+    of ``pattern`` in a fresh process (``--json`` events read as they come). ``prelude``: Python run before
+    the command line (to point the package at another checkout)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    shot = sequence.open_shot(pattern)
+    argv = ["colorize", pattern, "--frames", f"{shot.first}-{shot.first}", "-o", str(out_dir / Path(pattern).name),
+            "--json", "--device", device] + (["--model", model] if model else [])
+    code = prelude + "import sys; from kinochrome.plugin.cli import main; sys.exit(main(sys.argv[1:]))"
+    started = time.perf_counter()
+    proc = subprocess.Popen([python, "-c", code, *argv], stdout=subprocess.PIPE, text=True)
+    first: float | None = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if first is None and '"frame"' in line:
+            first = time.perf_counter() - started
+    proc.wait()
+    if proc.returncode or first is None:
+        raise SystemExit(f"start-up run failed ({proc.returncode})")
+    return first, time.perf_counter() - started
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -172,6 +195,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="1k,2k,4k")
     parser.add_argument("--formats", default="exr,dpx")
     parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--frames-4k", type=int, help="frames of the 4k shots (default: --frames)")
+    parser.add_argument("--startup-repeats", type=int, default=3,
+                        help="one-frame runs timed to their first written frame (2K EXR; 0: none)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rss-frames", default="50,500")
     parser.add_argument("--device", default="auto")
@@ -186,10 +212,19 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="kino-bench-"))
     rows = []
+    startup: dict | None = None
     try:
         for size_name in args.sizes.split(","):
             for fmt in args.formats.split(","):
-                pattern, ref = make_shot(work / f"{size_name}-{fmt}" / "in", SIZES[size_name], fmt, args.frames)
+                count = args.frames_4k if size_name == "4k" and args.frames_4k else args.frames
+                pattern, ref = make_shot(work / f"{size_name}-{fmt}" / "in", SIZES[size_name], fmt, count)
+                if size_name == "2k" and fmt == "exr" and args.startup_repeats:
+                    runs = [startup_seconds(pattern, work / "startup", args.device, args.model)
+                            for _ in range(args.startup_repeats)]
+                    startup = {"first_frame_s": statistics.median(r[0] for r in runs),
+                               "exit_s": statistics.median(r[1] for r in runs), "raw": runs}
+                    print(f"start-up (one 2K EXR frame): first frame written after "
+                          f"{startup['first_frame_s']:.2f} s, exit after {startup['exit_s']:.2f} s", flush=True)
                 times: dict[str, list[float]] = {"oiiotool": [], "floor": [], "auto": [], "refs": []}
                 colourise(pattern, work / "warm", None, args.device, args.model)  # load model, warm caches
                 for _ in range(args.repeats):
@@ -197,8 +232,8 @@ def main() -> int:
                     times["floor"].append(io_floor(pattern, work / f"{size_name}-{fmt}" / "floor"))
                     times["auto"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "auto", None, args.device, args.model))
                     times["refs"].append(colourise(pattern, work / f"{size_name}-{fmt}" / "refs", ref, args.device, args.model))
-                med = {k: statistics.median(v) / args.frames for k, v in times.items()}
-                row = {"size": size_name, "format": fmt, "frames": args.frames,
+                med = {k: statistics.median(v) / count for k, v in times.items()}
+                row = {"size": size_name, "format": fmt, "frames": count,
                        "oiiotool_fps": 1 / med["oiiotool"],
                        "floor_fps": 1 / med["floor"], "auto_fps": 1 / med["auto"], "refs_fps": 1 / med["refs"],
                        "auto_ratio": med["auto"] / med["oiiotool"], "refs_ratio": med["refs"] / med["oiiotool"],
@@ -219,9 +254,9 @@ def main() -> int:
             shutil.rmtree(work / f"rss{n}", ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_report(Path(args.out), rows, rss, args)
+    write_report(Path(args.out), rows, rss, args, startup)
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "rss": rss, "machine": machine(),
+        Path(args.json).write_text(json.dumps({"rows": rows, "rss": rss, "startup": startup, "machine": machine(),
                                                "load_average": os.getloadavg()}, indent=2))
     return 0
 
@@ -253,14 +288,16 @@ def profile_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.Namespace) -> None:
+def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.Namespace,
+                 startup: dict | None = None) -> None:
     load = os.getloadavg()
     lines = [
         "# Benchmarks",
         "",
         f"Machine: {machine()}.",
         (f"Run: `{' '.join([Path(sys.executable).name, 'bench/bench.py'] + sys.argv[1:])}` on "
-        f"{time.strftime('%Y-%m-%d %H:%M')}; {args.frames} frames per shot, median of {args.repeats} repeats, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {args.frames} frames per shot"
+        f"{f' ({args.frames_4k} at 4k)' if args.frames_4k else ''}, median of {args.repeats} repeats, "
         "cases interleaved. Default model, device "
         f"`{args.device}`. Time ratios are per frame against `oiiotool` reading and writing the same frames in "
         f"the same run (and, in brackets, against the same through Kinochrome's frame I/O). Load average at the "
@@ -274,6 +311,10 @@ def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.N
         lines.append(f"| {r['size']} | {r['format']} | {r['oiiotool_fps']:.2f} | {r['floor_fps']:.2f} | "
                      f"{r['auto_fps']:.2f} | {r['auto_ratio']:.2f}x ({r['auto_ratio_frameio']:.2f}x) | "
                      f"{r['refs_fps']:.2f} | {r['refs_ratio']:.2f}x ({r['refs_ratio_frameio']:.2f}x) |")
+    if startup:
+        lines += ["", (f"Start-up: a one-frame run (`kinochrome colorize` on one 2K EXR frame, fresh process) writes its "
+                       f"frame {startup['first_frame_s']:.2f} s after the process starts and exits after "
+                       f"{startup['exit_s']:.2f} s (median of {len(startup['raw'])}).")]
     if rss:
         lines += ["", "Peak resident memory of a process colourising a 1K half EXR shot automatically:", "",
                   "| frames | peak RSS (MB) |", "|---|---|"]

@@ -107,13 +107,14 @@ def _targets() -> list[tuple[Any, str, str]]:
         (frameio, "write_frame", "encode+write"),
     ]
     # Optional hooks of newer code (present after the speed work): timed when they exist.
-    from kinochrome.core import pixelops
-
+    try:
+        from kinochrome.core import pixelops
+    except ImportError:  # profiling a checkout from before the speed work
+        pixelops = None
     for owner, attr, stage in ((pixelops, "recombine_planar", "recombination"),
-                               (propagate, "flow_pair", "flow bwd"),
                                (references, "compose_ab", "hint composition"),
                                (pipeline, "read_prepared", "L* and checks")):
-        if hasattr(owner, attr):
+        if owner is not None and hasattr(owner, attr):
             targets.append((owner, attr, stage))
     return targets
 
