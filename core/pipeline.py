@@ -153,6 +153,29 @@ class _Plan:
     all_frames: tuple[int, ...]       # every input frame on disk (for propagation reaching outside the range)
 
 
+@dataclass
+class _Shot:
+    """What the first frame says of the shot a run colours."""
+
+    first: frameio.Frame
+    colourspace: str
+    max_linear: float | None          # the output's largest linear value (integer formats), None for float
+    full_size: tuple[int, int]        # (w, h)
+    size: tuple[int, int]             # working size (w, h)
+
+    def checked(self, prepared: tuple[frameio.Frame, np.ndarray, int]) -> tuple[frameio.Frame, np.ndarray, int]:
+        """A frame read by :func:`read_prepared`, FrameLayoutError when its size or channels are not the
+        shot's (a resolution or layout change mid-shot)."""
+        frame, first, full_size = prepared[0], self.first, self.full_size
+        if (frame.width, frame.height) != full_size or frame.rgb.shape[2] != 3:
+            raise FrameLayoutError(f"{frame.path}: {frame.width}x{frame.height} differs from the "
+                                   f"shot's {full_size[0]}x{full_size[1]} (resolution changes mid-shot)")
+        if (frame.alpha is None) != (first.alpha is None):
+            raise FrameLayoutError(f"{frame.path}: channels {','.join(frame.channels)} differ from "
+                                   f"the shot's {','.join(first.channels)} (layout changes mid-shot)")
+        return prepared
+
+
 class ShotPipeline:
     """One run of the job API over a shot. ``run()`` yields JobEvents."""
 
@@ -249,11 +272,31 @@ class ShotPipeline:
         model = background_model_load(s)
         plan = self.plan()
         self.summary.output = plan.out_pattern
+        shot = self._prepare(plan, model)
+        total = len(plan.write) + len(plan.kept)
+        yield JobEvent("start", total=total, path=plan.out_pattern,
+                       data={"input": plan.shot.pattern, "colourspace": shot.colourspace, "method": s.method,
+                             "frames": [plan.shot.first, plan.shot.last], "working_size": list(shot.size)})
+        for message in self.warnings:
+            yield JobEvent("warning", message=message)
+        for index, f in enumerate(plan.kept, 1):
+            self.summary.kept.append(f)
+            yield JobEvent("frame", frame=f, index=index, total=total, status="kept",
+                           path=sequence.frame_path(plan.out_pattern, f))
+        yield from self._stream(plan, shot, total)
+        self.summary.seconds = time.monotonic() - started
+        self.summary.warnings = list(self.warnings)
+        yield JobEvent("finished", total=total, index=len(plan.kept) + len(self.summary.written)
+                       + len(self.summary.failed), path=plan.out_pattern, seconds=self.summary.seconds,
+                       data={"summary": self.summary.to_json()}, summary=self.summary)
 
+    def _prepare(self, plan: _Plan, model: Future | None) -> _Shot:
+        """The shot's first frame read: colourspace, output range and quantising, format warnings, and the
+        :class:`FrameColouriser` set up (keyframes loaded and checked) before any frame is written."""
+        s = self.settings
         first = frameio.read_frame(plan.shot.path(plan.shot.frames[0]), layer=s.layer, frame=plan.shot.frames[0])
         cs = colour.check_colourspace(s.colourspace) if s.colourspace != "auto" else colour.guess_colourspace(first)
         self.summary.colourspace = cs
-        max_linear = colour.encoded_max_linear(first, cs, s.out_bit_depth)
         # Integer outputs need the stored code values re-picked to keep luminance within one code value;
         # half and float already hold it to ~5e-4 relative, well inside the 1e-3 the guarantee allows.
         storage = colour.storage_type(first, s.out_bit_depth)
@@ -266,30 +309,23 @@ class ShotPipeline:
         if Path(plan.out_pattern).suffix.lower() in (".jpg", ".jpeg"):
             self.warnings.append(f"{plan.out_pattern}: JPEG is lossy: the output's luminance is kept within a few "
                                  "code values, not one; write PNG, TIFF, DPX or EXR for an exact result")
-        full_size = (first.width, first.height)
-        size = working_size(first.width, first.height, s.working_size)
+        shot = _Shot(first, cs, colour.encoded_max_linear(first, cs, s.out_bit_depth), (first.width, first.height),
+                     working_size(first.width, first.height, s.working_size))
         configure_threads(s.threads)
-
         # span: the frames this run asks for, so a farm chunk scans for cuts only around its own range.
-        self.colouriser = colouriser = FrameColouriser(
+        self.colouriser = FrameColouriser(
             s, resolved_keyframes(s),
-            ShotGeometry(plan.shot.path, plan.all_frames, cs, full_size, size, s.layer),
+            ShotGeometry(plan.shot.path, plan.all_frames, cs, shot.full_size, shot.size, s.layer),
             span=(plan.process[0], plan.process[-1]) if plan.process else None,
             model=model.result() if model is not None else None)
-        total = len(plan.write) + len(plan.kept)
-        yield JobEvent("start", total=total, path=plan.out_pattern,
-                       data={"input": plan.shot.pattern, "colourspace": cs, "method": s.method,
-                             "frames": [plan.shot.first, plan.shot.last], "working_size": list(size)})
-        for message in self.warnings:
-            yield JobEvent("warning", message=message)
-        index = 0
-        for f in plan.kept:
-            index += 1
-            self.summary.kept.append(f)
-            yield JobEvent("frame", frame=f, index=index, total=total, status="kept",
-                           path=sequence.frame_path(plan.out_pattern, f))
-        to_write = set(plan.write)
+        return shot
 
+    def _stream(self, plan: _Plan, shot: _Shot, total: int) -> Iterator[JobEvent]:
+        """The executor: reader threads -> the colouriser in frame order -> writer threads, bounded queues."""
+        s, colouriser, cs = self.settings, self.colouriser, shot.colourspace
+        assert colouriser is not None
+        index = len(plan.kept)
+        to_write = set(plan.write)
         reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-read")
         writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-write")
         reads: collections.deque[tuple[int, Future[frameio.Frame]]] = collections.deque()
@@ -302,7 +338,8 @@ class ShotPipeline:
                 if f is None:
                     return
                 src = plan.source_of.get(f, f)
-                reads.append((f, reader.submit(read_prepared, plan.shot.path(src), s.layer, src, cs, full_size)))
+                reads.append((f, reader.submit(read_prepared, plan.shot.path(src), s.layer, src, cs,
+                                               shot.full_size)))
 
         def finish_write(block: bool) -> Iterator[JobEvent]:
             nonlocal index
@@ -325,13 +362,7 @@ class ShotPipeline:
                 f, fut = reads.popleft()
                 t0 = time.monotonic()
                 try:
-                    frame, lightness, nonfinite = fut.result()
-                    if (frame.width, frame.height) != full_size or frame.rgb.shape[2] != 3:
-                        raise FrameLayoutError(f"{frame.path}: {frame.width}x{frame.height} differs from the "
-                                               f"shot's {full_size[0]}x{full_size[1]} (resolution changes mid-shot)")
-                    if (frame.alpha is None) != (first.alpha is None):
-                        raise FrameLayoutError(f"{frame.path}: channels {','.join(frame.channels)} differ from "
-                                               f"the shot's {','.join(first.channels)} (layout changes mid-shot)")
+                    frame, lightness, nonfinite = shot.checked(fut.result())
                 except FrameReadError as exc:
                     submit_reads()
                     if s.on_error != "skip" or f not in to_write:
@@ -343,22 +374,14 @@ class ShotPipeline:
                 submit_reads()
                 cuts_before = len(colouriser.cut_frames)
                 ab, confidence = colouriser.colourise(f, lightness)
-                if len(colouriser.cut_frames) > cuts_before and f in to_write:
-                    message = f"scene cut at frame {f}: the colour memory starts afresh"
-                    self.warnings.append(message)
-                    yield JobEvent("warning", frame=f, message=message)
-                if nonfinite and f in to_write:
-                    message = f"{frame.path}: {nonfinite} NaN/Inf pixels passed through unchanged"
-                    self.warnings.append(message)
-                    yield JobEvent("warning", frame=f, message=message)
                 if f in to_write:
-                    out_path = sequence.frame_path(plan.out_pattern, f)
-                    extra = ({"confidence": as_numpy(None, confidence, (frame.height, frame.width))[1]}
-                             if s.confidence_aov else None)
+                    yield from self._frame_warnings(f, frame, nonfinite, len(colouriser.cut_frames) > cuts_before)
+                    extra = {"confidence": as_numpy(None, confidence, lightness.shape)[1]} if s.confidence_aov else None
                     # Recombining with the luminance is the heaviest full-resolution step: it runs in the
                     # writer threads, overlapping the network on the next frame (NumPy releases the GIL).
-                    writes.append((f, t0, writer.submit(self._recombine_and_write, out_path, frame, ab, cs,
-                                                        max_linear, extra)))
+                    writes.append((f, t0, writer.submit(self._recombine_and_write,
+                                                        sequence.frame_path(plan.out_pattern, f), frame, ab, cs,
+                                                        shot.max_linear, extra)))
                 yield from finish_write(block=False)
             yield from finish_write(block=True)
             # The propagation's warnings (stretches of frames no keyframe reaches, keyframes not on disk) come
@@ -376,11 +399,17 @@ class ShotPipeline:
                     pass
             reader.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True)
-        self.summary.seconds = time.monotonic() - started
-        self.summary.warnings = list(self.warnings)
-        yield JobEvent("finished", total=total, index=index, path=plan.out_pattern,
-                       seconds=self.summary.seconds, data={"summary": self.summary.to_json()},
-                       summary=self.summary)
+
+    def _frame_warnings(self, f: int, frame: frameio.Frame, nonfinite: int, cut: bool) -> Iterator[JobEvent]:
+        """Warnings about a frame to write: a scene cut reset the model's memory; NaN/Inf pixels kept."""
+        if cut:
+            message = f"scene cut at frame {f}: the colour memory starts afresh"
+            self.warnings.append(message)
+            yield JobEvent("warning", frame=f, message=message)
+        if nonfinite:
+            message = f"{frame.path}: {nonfinite} NaN/Inf pixels passed through unchanged"
+            self.warnings.append(message)
+            yield JobEvent("warning", frame=f, message=message)
 
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
