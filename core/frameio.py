@@ -455,7 +455,14 @@ def _snap_to_bits(pixels: np.ndarray, spec: oiio.ImageSpec) -> np.ndarray:
         return pixels
     bits = spec.get_int_attribute("oiio:BitsPerSample", 0) or spec.format.size() * 8
     levels = float(2 ** bits - 1)
-    return (np.round(np.clip(np.nan_to_num(pixels), 0.0, 1.0) * levels) / levels).astype(np.float32)
+    # clip(nan_to_num(x), 0, 1) as min(fmax(x, 0), 1) (fmax takes 0 over NaN): the same codes, in place,
+    # without nan_to_num's four frame-sized passes (about 40 ms of a 2K DPX write).
+    out = np.fmax(np.asarray(pixels, dtype=np.float32), np.float32(0.0))
+    np.minimum(out, np.float32(1.0), out=out)
+    out *= np.float32(levels)
+    np.round(out, out=out)
+    out /= np.float32(levels)
+    return out
 
 
 def _tmp_path(path: str) -> str:
