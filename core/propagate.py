@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import cv2
@@ -91,13 +92,41 @@ class FlowStep(NamedTuple):
     photometric: np.ndarray
 
 
-def flow_step(dis: cv2.DISOpticalFlow, target_l: np.ndarray, source_l: np.ndarray) -> FlowStep:
-    """Dense flow target -> source and back (DIS on 8-bit L*, exposure-matched) -> :class:`FlowStep`."""
+class FlowPair:
+    """Two DIS instances and a worker thread: the two flows of a :func:`flow_step` (target -> source and
+    back) are computed at the same time, OpenCV releasing the GIL (the same flows as one after the other)."""
+
+    def __init__(self) -> None:
+        self.forward = cv2.DISOpticalFlow_create(DIS_PRESET)
+        self.backward = cv2.DISOpticalFlow_create(DIS_PRESET)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def calc(self, t8: np.ndarray, s8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kino-dis")
+        back = self._pool.submit(self.backward.calc, s8, t8, None)
+        return self.forward.calc(t8, s8, None), back.result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def flow_step(dis: cv2.DISOpticalFlow | FlowPair, target_l: np.ndarray, source_l: np.ndarray) -> FlowStep:
+    """Dense flow target -> source and back (DIS on 8-bit L*, exposure-matched) -> :class:`FlowStep`.
+    ``dis``: one DIS instance (the two flows one after the other) or a :class:`FlowPair` (at once)."""
     h, w = target_l.shape
     t8 = to_u8(target_l)
     s8 = to_u8(source_l, like=target_l)
-    f_ts = dis.calc(t8, s8, None)
-    f_st = dis.calc(s8, t8, None)
+    if isinstance(dis, FlowPair):
+        f_ts, f_st = dis.calc(t8, s8)
+    else:
+        f_ts = dis.calc(t8, s8, None)
+        f_st = dis.calc(s8, t8, None)
     xs, ys = _grid(h, w)
     map_x = xs + f_ts[..., 0]
     map_y = ys + f_ts[..., 1]
@@ -253,7 +282,7 @@ class Propagator:
         self._warnings: list[str] | None = None
         self.reads = 0
         self.max_held_frames = 0
-        self._dis = cv2.DISOpticalFlow_create(DIS_PRESET)
+        self._dis = FlowPair()
         self._reset()
 
     # -- bookkeeping
