@@ -22,8 +22,10 @@ Streaming and memory: :meth:`Propagator.hints_for` is called in increasing frame
 pass is a running state (one frame). The backward pass runs in blocks of ``reach`` frames: for the block
 starting at frame t it starts from the farthest keyframe that can reach the block and walks back to t,
 keeping the block's results (and the L* planes it read, which the forward pass then reuses). So at most
-about ``reach`` frames are held, whatever the shot's length, and each frame is read about three times
-(once for the cut scan near keyframes, about twice by the passes).
+about ``reach`` frames are held, whatever the shot's length. The cut scan and :meth:`keyframes_reaching`
+read a frame only for a pair of frames not judged yet, and the run's colouriser serves ``read_lightness``
+from the working-size L* of the frames it has coloured (or read ahead for the backward pass), so in a run
+a frame is decoded once, or twice where a backward pass reads ahead of the run.
 
 Frame numbers are the files' numbers; distances are differences of frame numbers. Arrays are float32:
 ``ab (H, W, 2)`` in L*a*b* units, confidences ``(H, W)`` in [0, 1], L* planes ``(H, W)`` in [0, 100],
@@ -234,8 +236,9 @@ class Propagator:
     """Keyframe hints for every frame of a shot, propagated by optical flow (see the module docstring).
 
     ``frames``: the shot's frame numbers (sorted here); ``keyframe_hints``: frame -> ``(ab, conf)`` at
-    working size; ``read_lightness(frame)`` -> L* ``(H, W)`` at working size (a file read: called about
-    three times per frame near keyframes, never held beyond ~``reach`` frames); ``reach``: frames a keyframe
+    working size; ``read_lightness(frame)`` -> L* ``(H, W)`` at working size (a file read, or the run's
+    recent planes: called about twice per frame near keyframes, never held here beyond ~``reach`` frames);
+    ``reach``: frames a keyframe
     may travel; ``cuts``: frame numbers that start a new scene, or None to detect them
     (:func:`kinochrome.core.cuts.is_cut`) near the keyframes. ``decay``: confidence kept per frame.
 
