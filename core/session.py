@@ -257,6 +257,41 @@ class _Reader:
         raise self.fail(where, "expected [r, g, b] in 0..1 or '#rrggbb'", value)
 
 
+def _radius(r: _Reader, d: dict[str, Any], where: str, default: float) -> float:
+    radius = r.get(d, "radius", where, "number", default)
+    if not 0 < radius <= MAX_RADIUS:
+        raise r.fail(f"{where}.radius", f"expected a radius in (0, {MAX_RADIUS:g}] pixels", radius)
+    return radius
+
+
+def _keyframe_from_dict(r: _Reader, kd: Any, where: str) -> Keyframe:
+    """One keyframe of a session document (its points and strokes validated), errors naming ``where``."""
+    kd = r.obj(kd, where)
+    r.known(kd, where, ("frame", "reference", "kind", "points", "strokes"))
+    frame = r.get(kd, "frame", where, "int")
+    points = []
+    for j, pd in enumerate(r.get(kd, "points", where, "list", [])):
+        pw = f"{where}.points[{j}]"
+        pd = r.obj(pd, pw)
+        r.known(pd, pw, ("x", "y", "colour", "radius"))
+        radius = _radius(r, pd, pw, 8.0)
+        points.append(ColourPoint(x=r.get(pd, "x", pw, "number"), y=r.get(pd, "y", pw, "number"),
+                                  colour=r.colour(pd.get("colour"), f"{pw}.colour"), radius=radius))
+    strokes = []
+    for j, sd in enumerate(r.get(kd, "strokes", where, "list", [])):
+        sw = f"{where}.strokes[{j}]"
+        sd = r.obj(sd, sw)
+        r.known(sd, sw, ("points", "colour", "radius"))
+        pts = r.get(sd, "points", sw, "list")
+        if not pts:
+            raise r.fail(f"{sw}.points", "expected a list of [x, y]", pts)
+        radius = _radius(r, sd, sw, 4.0)
+        strokes.append(Stroke(points=[r.xy(p, f"{sw}.points[{n}]") for n, p in enumerate(pts)],
+                              colour=r.colour(sd.get("colour"), f"{sw}.colour"), radius=radius))
+    return Keyframe(frame=frame, reference=r.get(kd, "reference", where, "str", None),
+                    kind=r.get(kd, "kind", where, "str", "auto", REFERENCE_KINDS), points=points, strokes=strokes)
+
+
 def session_from_dict(doc: Any, source: str = "session") -> Session:
     """Validate a parsed session document and build a Session; errors name ``source`` and the field."""
     r = _Reader(source)
@@ -290,39 +325,11 @@ def session_from_dict(doc: Any, source: str = "session") -> Session:
     keyframes: list[Keyframe] = []
     seen: set[int] = set()
     for i, kd in enumerate(r.get(doc, "keyframes", "", "list", [])):
-        where = f"keyframes[{i}]"
-        kd = r.obj(kd, where)
-        r.known(kd, where, ("frame", "reference", "kind", "points", "strokes"))
-        frame = r.get(kd, "frame", where, "int")
-        if frame in seen:
-            raise r.fail(f"{where}.frame", "duplicate keyframe", frame)
-        seen.add(frame)
-        points = []
-        for j, pd in enumerate(r.get(kd, "points", where, "list", [])):
-            pw = f"{where}.points[{j}]"
-            pd = r.obj(pd, pw)
-            r.known(pd, pw, ("x", "y", "colour", "radius"))
-            radius = r.get(pd, "radius", pw, "number", 8.0)
-            if not 0 < radius <= MAX_RADIUS:
-                raise r.fail(f"{pw}.radius", f"expected a radius in (0, {MAX_RADIUS:g}] pixels", radius)
-            points.append(ColourPoint(x=r.get(pd, "x", pw, "number"), y=r.get(pd, "y", pw, "number"),
-                                      colour=r.colour(pd.get("colour"), f"{pw}.colour"), radius=radius))
-        strokes = []
-        for j, sd in enumerate(r.get(kd, "strokes", where, "list", [])):
-            sw = f"{where}.strokes[{j}]"
-            sd = r.obj(sd, sw)
-            r.known(sd, sw, ("points", "colour", "radius"))
-            pts = r.get(sd, "points", sw, "list")
-            if not pts:
-                raise r.fail(f"{sw}.points", "expected a list of [x, y]", pts)
-            radius = r.get(sd, "radius", sw, "number", 4.0)
-            if not 0 < radius <= MAX_RADIUS:
-                raise r.fail(f"{sw}.radius", f"expected a radius in (0, {MAX_RADIUS:g}] pixels", radius)
-            strokes.append(Stroke(points=[r.xy(p, f"{sw}.points[{n}]") for n, p in enumerate(pts)],
-                                  colour=r.colour(sd.get("colour"), f"{sw}.colour"), radius=radius))
-        keyframes.append(Keyframe(frame=frame, reference=r.get(kd, "reference", where, "str", None),
-                                  kind=r.get(kd, "kind", where, "str", "auto", REFERENCE_KINDS),
-                                  points=points, strokes=strokes))
+        keyframe = _keyframe_from_dict(r, kd, f"keyframes[{i}]")
+        if keyframe.frame in seen:
+            raise r.fail(f"keyframes[{i}].frame", "duplicate keyframe", keyframe.frame)
+        seen.add(keyframe.frame)
+        keyframes.append(keyframe)
 
     working_size = r.get(settings, "working_size", "settings", "int", config.DEFAULT_WORKING_SIZE)
     if not 64 <= working_size <= 4096:
