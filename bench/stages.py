@@ -132,6 +132,12 @@ def profiling(timer: StageTimer) -> Iterator[StageTimer]:
             setattr(owner, attr, timer.wrap(stage, original))
         saved.append((pipeline, "ThreadPoolExecutor", pipeline.ThreadPoolExecutor))
         pipeline.ThreadPoolExecutor = _SyncExecutor  # type: ignore[misc,assignment]
+        from kinochrome.core import propagate
+
+        pair = getattr(propagate, "FlowPair", None)
+        if pair is not None:  # both DIS flows of a step in this thread, so that their CPU time is counted
+            saved.append((pair, "calc", pair.__dict__["calc"]))
+            pair.calc = lambda self, t8, s8: (self.forward.calc(t8, s8, None), self.backward.calc(s8, t8, None))
         yield timer
     finally:
         for owner, attr, original in reversed(saved):
