@@ -23,7 +23,7 @@ pass is a running state (one frame). The backward pass runs in blocks of ``reach
 starting at frame t it starts from the farthest keyframe that can reach the block and walks back to t,
 keeping the block's results (and the L* planes it read, which the forward pass then reuses). So at most
 about ``reach`` frames are held, whatever the shot's length. The cut scan and :meth:`keyframes_reaching`
-read a frame only for a pair of frames not judged yet, and the run's colouriser serves ``read_lightness``
+(:class:`kinochrome.core.reach.KeyframeReach`, which also serves the passes' reads) read a frame only for a pair of frames not judged yet, and the run's colouriser serves ``read_lightness``
 from the working-size L* of the frames it has coloured (or read ahead for the backward pass), so in a run
 a frame is decoded once, or twice where a backward pass reads ahead of the run.
 
@@ -42,8 +42,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .cuts import is_cut
-from .errors import KinochromeError, UsageError
+from .errors import UsageError
+from .reach import KeyframeReach
 from .sequence import format_span
 
 #: Confidence kept per frame of distance from the keyframe (0.995 ** 48 ~ 0.79): the flow checks already
@@ -246,6 +246,9 @@ class Propagator:
     only part of ``frames`` is: the cut scan then reads only near keyframes that can reach the span, and
     the warnings cover only the span.
 
+    The passes (forward state, backward blocks, the carry of matches) are here; the reads, the cuts and
+    which keyframes reach which frames are :class:`kinochrome.core.reach.KeyframeReach`'s.
+
     ``warnings``: one line per stretch of frames no keyframe reaches (they fall back to automatic colour).
     Reading it the first time runs the cut scan (reads within ``reach`` of the keyframes).
     ``reads``: calls of ``read_lightness`` so far; ``held_frames`` / ``max_held_frames``: frames whose
@@ -256,34 +259,18 @@ class Propagator:
                  read_lightness: Callable[[int], np.ndarray], reach: int, cuts: set[int] | None = None,
                  *, decay: float = DEFAULT_DECAY, span: tuple[int, int] | None = None):
         self.frames = sorted({int(f) for f in frames})
-        self.span = (int(span[0]), int(span[1])) if span is not None else None
         if not self.frames:
             raise UsageError("propagation: the shot has no frames")
-        self._index = {f: i for i, f in enumerate(self.frames)}
-        self.reach = max(0, int(reach))
+        self._reach = KeyframeReach(self.frames, keyframe_hints, read_lightness, reach, cuts, span)
+        self.span = self._reach.span
+        self.reach = self._reach.reach
         self.decay = float(decay)
         self.block = max(1, self.reach)
-        self._read = read_lightness
-        self._notes: list[str] = []
-        self.keyframes: dict[int, Hints] = {}
-        for f, (ab, conf) in sorted(keyframe_hints.items()):
-            if f not in self._index:
-                self._notes.append(f"keyframe {f} is not among the shot's frames on disk; ignored")
-                continue
-            self.keyframes[f] = (np.asarray(ab, np.float32), np.asarray(conf, np.float32))
-        self._key_idx = sorted(self._index[f] for f in self.keyframes)
-        self._shape: tuple[int, int] | None = None
+        self.keyframes: dict[int, Hints] = {
+            f: (np.asarray(ab, np.float32), np.asarray(conf, np.float32))
+            for f, (ab, conf) in sorted(keyframe_hints.items()) if f in self._reach.index}
         if self.keyframes:
-            self._shape = next(iter(self.keyframes.values()))[1].shape[:2]
-        self._cuts_given = cuts is not None
-        self._cut: dict[int, bool] = {}            # frame -> starts a new scene (known pairs only)
-        if cuts is not None:
-            self._cut = {f: True for f in cuts}
-        self._scanned = False
-        self._unreadable: set[int] = set()
-        self._readable_idx: set[int] = set()     # indices of frames read without error
-        self._warnings: list[str] | None = None
-        self.reads = 0
+            self._reach.shape = next(iter(self.keyframes.values()))[1].shape[:2]
         self.max_held_frames = 0
         self._dis = FlowPair()
         self._reset()
@@ -296,133 +283,40 @@ class Propagator:
         self._fwd_li = -1
         self._bwd: dict[int, Hints] = {}         # frame -> backward hints, for the current block
         self._bwd_block: tuple[int, int] | None = None   # [start, end) indices of the current block
-        self._l_cache: dict[int, np.ndarray] = {}
+        self._reach.cache.clear()
         self._last: tuple[int, Hints] | None = None
+
+    @property
+    def reads(self) -> int:
+        """Calls of ``read_lightness`` so far (the passes and the cut scan)."""
+        return self._reach.reads
 
     @property
     def held_frames(self) -> int:
         """Frames whose arrays are held now (block results and L* planes, forward state)."""
-        frames = set(self._bwd) | set(self._l_cache)
+        frames = set(self._bwd) | set(self._reach.cache)
         return len(frames) + (self._fwd_state is not None) + (self._fwd_l is not None)
 
     def _note_held(self) -> None:
         self.max_held_frames = max(self.max_held_frames, self.held_frames)
 
-    def _lightness(self, index: int) -> np.ndarray | None:
-        """L* of frame ``index`` (cached block planes first), or None when the frame cannot be read: the
-        passes then skip it, carrying the hints from the last readable frame over it."""
-        f = self.frames[index]
-        cached = self._l_cache.get(f)
-        if cached is not None:
-            return cached
-        if f in self._unreadable:
-            return None
-        self.reads += 1
-        try:
-            lum = np.asarray(self._read(f), dtype=np.float32)
-        except KinochromeError as exc:
-            # The pipeline reports (or skips, --on-error skip) the frame itself; here it only breaks the
-            # chain of flows, so propagation steps over it rather than failing the whole shot.
-            self._unreadable.add(f)
-            self._note(f"frame {f}: cannot be read for propagation ({exc}); skipped")
-            return None
-        self._readable_idx.add(index)
-        if self._shape is None:
-            self._shape = lum.shape[:2]
-        return lum
-
-    def _note(self, message: str) -> None:
-        self._notes.append(message)
-        if self._warnings is not None:
-            self._warnings.append(message)
-
-    def _starts_scene(self, later: int, earlier_l: np.ndarray, later_l: np.ndarray) -> bool:
-        """Whether frame ``later`` starts a new scene after the readable frame before it (its L* and
-        ``earlier_l``'s). Known answers (given cuts, the scan) are reused."""
-        f = self.frames[later]
-        if self._cuts_given or f in self._cut:
-            return self._cut.get(f, False)
-        self._cut[f] = is_cut(earlier_l, later_l)
-        return self._cut[f]
-
-    # -- cuts near keyframes, coverage and warnings
+    # -- keyframe reach, cuts and warnings (KeyframeReach)
     def _scan(self) -> None:
-        """Detect cuts within reach of each keyframe (reading those frames, two held at a time; pairs the
-        passes or :meth:`keyframes_reaching` already judged are not read again)."""
-        if self._scanned:
-            return
-        self._scanned = True
-        if self._cuts_given:
-            return
-        for k in self._key_idx:
-            if self.span is not None and not (
-                    self.span[0] - self.reach <= self.frames[k] <= self.span[1] + self.reach):
-                continue    # cannot reach the frames asked for
-            key_l = None if k in self._readable_idx else self._lightness(k)
-            if key_l is None and k not in self._readable_idx:
-                continue    # an unreadable keyframe: no scan from it
-            for step in (1, -1):
-                key_l = self._walk(k, step, key_l=key_l)
-
-    def _walk(self, k: int, step: int, stop: int | None = None, key_l: np.ndarray | None = None
-              ) -> np.ndarray | None:
-        """The cut scan from keyframe index ``k`` one way (``step`` +1 or -1), within reach, up to the first
-        cut or (given) index ``stop``: the pairs of readable frames met are judged (:meth:`_starts_scene`).
-        A frame is read only where its pair is not judged yet, so walking again, or after the passes, costs
-        no decoding; the pairs judged are those the whole scan would judge. ``key_l``: the keyframe's L*
-        if at hand; returns it if read here (for the walk the other way)."""
-        if key_l is None and k not in self._readable_idx:
-            key_l = self._lightness(k)
-            if key_l is None:
-                return None     # an unreadable keyframe: no scan from it
-        prev_i, prev_l = k, key_l       # prev_l is read only when a pair needs it
-        j = k + step
-        while 0 <= j < len(self.frames) and abs(self.frames[j] - self.frames[k]) <= self.reach:
-            if self.frames[j] not in self._unreadable:
-                later = j if step == 1 else prev_i
-                if self.frames[later] in self._cut and j in self._readable_idx:
-                    if self._cut[self.frames[later]]:
-                        return key_l
-                    prev_i, prev_l = j, None
-                else:
-                    cur_l = self._lightness(j)
-                    if cur_l is not None:
-                        if prev_l is None:
-                            prev_l = self._lightness(prev_i)
-                            if prev_i == k:
-                                key_l = prev_l
-                        pair = (prev_l, cur_l) if step == 1 else (cur_l, prev_l)
-                        if prev_l is not None and self._starts_scene(later, *pair):
-                            return key_l
-                        prev_i, prev_l = j, cur_l
-            if j == stop:
-                return key_l
-            j += step
-        return key_l
-
-    def _coverage(self) -> list[tuple[int, int]]:
-        """[lo, hi] index intervals each keyframe reaches (bounded by reach and by cuts)."""
-        out = []
-        n = len(self.frames)
-        for k in self._key_idx:
-            fk = self.frames[k]
-            hi = k
-            while hi + 1 < n and self.frames[hi + 1] - fk <= self.reach and not self._cut.get(self.frames[hi + 1]):
-                hi += 1
-            lo = k
-            while lo - 1 >= 0 and fk - self.frames[lo - 1] <= self.reach and not self._cut.get(self.frames[lo]):
-                lo -= 1
-            out.append((lo, hi))
-        return out
+        self._reach.scan()
 
     @property
     def warnings(self) -> list[str]:
-        """Stretches of frames that no keyframe reaches, one line each (computed once)."""
-        if self._warnings is None:
-            self._scan()
-            self._warnings = list(self._notes) + self._uncovered_warnings()
-        return list(self._warnings)
+        """Stretches of frames that no keyframe reaches, one line each (computed once), after the notes."""
+        self._scan()
+        return self._reach.warnings
 
+    def keyframes_reaching(self, frame: int) -> list[int]:
+        """Keyframes whose propagation reaches ``frame`` (within ``reach``, no cut between), nearest first
+        (:meth:`kinochrome.core.reach.KeyframeReach.keyframes_reaching`: the frame pairs the passes have
+        judged are not read again)."""
+        return self._reach.keyframes_reaching(frame)
+
+    # -- the carry of matches
     def carry(self, frame: int, hint_ab: np.ndarray, conf: np.ndarray, distance: int) -> None:
         """Lay extra hints for ``frame`` (the frame last asked for) *under* the forward pass's state, so that
         they travel on with the flow like a keyframe's: hints found on one frame (colours matched from a
@@ -444,68 +338,12 @@ class Propagator:
         self._fwd_state = (ab, total, age)
         self._last = None
 
-    def keyframes_reaching(self, frame: int) -> list[int]:
-        """Keyframes whose propagation reaches ``frame`` (within ``reach``, no cut between), nearest first.
-
-        Judges only the frame pairs between ``frame`` and the keyframes within reach of it (frames the passes
-        have read for it already, so a run asking frame by frame decodes nothing more for this); the
-        answer is the one the whole cut scan (:attr:`warnings`) gives."""
-        i = max(bisect.bisect_right(self.frames, int(frame)) - 1, 0)
-        if not self._scanned and not self._cuts_given:
-            for k in self._key_idx:
-                if abs(self.frames[k] - self.frames[i]) <= self.reach and k != i:
-                    self._walk(k, 1 if k < i else -1, stop=i)
-        reaching = [self.frames[k] for k, (lo, hi) in zip(self._key_idx, self._coverage()) if lo <= i <= hi]
-        return sorted(reaching, key=lambda f: (abs(f - int(frame)), f))
-
-    def _uncovered_warnings(self) -> list[str]:
-        n = len(self.frames)
-        covered = np.zeros(n, bool)
-        starts_at_cut = {}
-        for lo, hi in self._coverage():
-            covered[lo:hi + 1] = True
-            starts_at_cut[lo] = lo > 0 and self._cut.get(self.frames[lo], False)
-        if self.span is not None:
-            # Frames outside the span are nobody's concern here: count them as covered.
-            numbers = np.asarray(self.frames)
-            covered |= (numbers < self.span[0]) | (numbers > self.span[1])
-        out = []
-        i = 0
-        while i < n:
-            if covered[i]:
-                i += 1
-                continue
-            j = i
-            while j + 1 < n and not covered[j + 1]:
-                j += 1
-            first, last = self.frames[i], self.frames[j]
-            span = format_span(first, last)
-            after_cut = i > 0 and self._cut.get(first, False)
-            before_cut = j + 1 < n and starts_at_cut.get(j + 1, False)
-            if not self.keyframes:
-                out.append(f"{span} have no keyframe: automatic colour")
-            elif after_cut or before_cut or i == 0 or j == n - 1:
-                where = []
-                if after_cut:
-                    where.append(f"after a cut at {first}")
-                if before_cut:
-                    where.append(f"before a cut at {self.frames[j + 1]}")
-                detail = f" ({', '.join(where)})" if where else ""
-                if (after_cut or i == 0) and (before_cut or j == n - 1):
-                    out.append(f"{span}{detail} have no keyframe: automatic colour")
-                else:
-                    out.append(f"{span}{detail} are more than {self.reach} frames from a keyframe: "
-                               "automatic colour")
-            else:
-                out.append(f"{span} are more than {self.reach} frames from a keyframe: automatic colour")
-            i = j + 1
-        return out
-
     # -- the passes
     def _step(self, state: State, target_l: np.ndarray, source_l: np.ndarray, distance: int) -> State | None:
         return warp_state(state, flow_step(self._dis, target_l, source_l), distance, self.decay, self.reach)
 
     def _advance_forward(self, i: int) -> None:
+        lightness = self._reach.lightness
         if self._fwd_pos < i - 1:
             # Frames farther back than `reach` cannot reach frame i: skip them without reading.
             j0 = bisect.bisect_left(self.frames, self.frames[i] - self.reach) - 1
@@ -515,13 +353,13 @@ class Propagator:
             n = self._fwd_pos + 1
             if self._fwd_state is not None:
                 if self._fwd_l is None:
-                    self._fwd_l, self._fwd_li = self._lightness(n - 1), n - 1
-                cur_l = self._lightness(n)
+                    self._fwd_l, self._fwd_li = lightness(n - 1), n - 1
+                cur_l = lightness(n)
                 if cur_l is None or self._fwd_l is None:
                     # Unreadable frame: keep the hints and step over it from the last readable frame.
                     self._fwd_pos = n
                     continue
-                if self._starts_scene(n, self._fwd_l, cur_l):
+                if self._reach.starts_scene(n, self._fwd_l, cur_l):
                     self._fwd_state = None
                 else:
                     self._fwd_state = self._step(self._fwd_state, cur_l, self._fwd_l,
@@ -540,9 +378,10 @@ class Propagator:
         self._bwd = {}
         self._bwd_block = (start, end)
         limit = self.frames[end - 1] + self.reach
-        reaching = [k for k in self._key_idx if k >= start and self.frames[k] <= limit]
+        reaching = [k for k in self._reach.key_idx if k >= start and self.frames[k] <= limit]
         if not reaching:
             return
+        lightness, cache = self._reach.lightness, self._reach.cache
         state: State | None = None
         src_l: np.ndarray | None = None          # L* of the frame the state is at (once read)
         src = j = reaching[-1]
@@ -559,15 +398,15 @@ class Propagator:
             if state is None:
                 continue
             if src_l is None:
-                src_l = self._lightness(src)
+                src_l = lightness(src)
                 if src_l is not None and src < end:
-                    self._l_cache[self.frames[src]] = src_l
-            dst_l = self._lightness(j)
+                    cache[self.frames[src]] = src_l
+            dst_l = lightness(j)
             if dst_l is None or src_l is None:
                 continue    # unreadable: carry the state over it unchanged
             if j < end:
-                self._l_cache[self.frames[j]] = dst_l
-            if self._starts_scene(src, dst_l, src_l):
+                cache[self.frames[j]] = dst_l
+            if self._reach.starts_scene(src, dst_l, src_l):
                 state = None
             else:
                 state = self._step(state, dst_l, src_l, self.frames[src] - self.frames[j])
@@ -593,13 +432,14 @@ class Propagator:
         backward = self._backward_at(i)
         self._advance_forward(i)
         forward = None if self._fwd_state is None else (self._fwd_state[0], self._fwd_state[1])
-        if self._shape is None:
-            lum = self._lightness(i)
-            self._shape = lum.shape[:2] if lum is not None else (1, 1)
-        result = fuse(forward, backward, self._shape)
+        if self._reach.shape is None:
+            lum = self._reach.lightness(i)
+            self._reach.shape = lum.shape[:2] if lum is not None else (1, 1)
+        result = fuse(forward, backward, self._reach.shape)
         # Nothing before frame i is needed again.
-        for f in [f for f in self._l_cache if f < self.frames[i]]:
-            del self._l_cache[f]
+        cache = self._reach.cache
+        for f in [f for f in cache if f < self.frames[i]]:
+            del cache[f]
         for f in [f for f in self._bwd if f <= self.frames[i]]:
             del self._bwd[f]
         self._note_held()
