@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# torch is imported with the panel, in the UI thread: core imports it only when a model is loaded (a run's
+# start-up, issue 19), and imported by the first preview or run in a worker thread it held the GIL for about
+# a second and froze the panel.
+import torch  # noqa: F401
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QWidget
