@@ -22,7 +22,7 @@ exemplar-reinhard  global colour transfer (Reinhard) from that same exemplar
 ``training.heldout_photos`` list of its card), split in two halves by name: ``tune`` (for choosing decoding
 settings) and ``test`` (for reporting).
 
-Metrics (``core/evaluate.py``): PSNR and SSIM on sRGB, ab RMSE, colourfulness ratio (Hasler and
+Metrics (``core/metrics.py``): PSNR and SSIM on sRGB, ab RMSE, colourfulness ratio (Hasler and
 Süsstrunk), CDC (colour distribution consistency) and flow warp error. Writes ``eval.json``, ``eval.md`` (the
 table), ``sheet_<clip>.png`` (gray / auto / guided / truth) and ``psnr_vs_distance.png``.
 """
@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 import OpenImageIO as oiio
 
-from . import evaluate, frameio, sequence
+from . import frameio, metrics, sequence
 from .colour import to_display_srgb
 from .contact import burn_label, grid, write_png
 from .errors import TrainingDataError, UsageError
@@ -109,21 +109,21 @@ def score(result: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, Any]:
     The first and last frames (the keyframes of the guided variants, copied from the truth) are left out
     of the averages of every variant, so no variant scores its own reference; ``psnr_per_frame`` has all.
     """
-    per_frame_all = [evaluate.psnr(r, t) for r, t in zip(result, truth)]
+    per_frame_all = [metrics.psnr(r, t) for r, t in zip(result, truth)]
     # The first frame is the keyframe of the guided variants: how exactly does it keep the reference's chroma?
-    keyframe_ab_rmse = evaluate.ab_rmse(srgb_to_lab(result[0])[..., 1:], srgb_to_lab(truth[0])[..., 1:])
+    keyframe_ab_rmse = metrics.ab_rmse(srgb_to_lab(result[0])[..., 1:], srgb_to_lab(truth[0])[..., 1:])
     if len(result) > 4:
         result, truth = result[1:-1], truth[1:-1]
     result_lab = np.stack([srgb_to_lab(r) for r in result])
     truth_lab = np.stack([srgb_to_lab(t) for t in truth])
-    per_frame_psnr = [evaluate.psnr(r, t) for r, t in zip(result, truth)]
+    per_frame_psnr = [metrics.psnr(r, t) for r, t in zip(result, truth)]
     return {
         "psnr": float(np.mean(per_frame_psnr)),
-        "ssim": float(np.mean([evaluate.ssim(r, t) for r, t in zip(result, truth)])),
-        "ab_rmse": float(np.mean([evaluate.ab_rmse(r[..., 1:], t[..., 1:]) for r, t in zip(result_lab, truth_lab)])),
-        "colourfulness_ratio": evaluate.colourfulness_ratio(np.stack(result), np.stack(truth)),
-        "cdc": evaluate.cdc(result_lab[..., 1:]),
-        "warp_error": evaluate.flow_warp_error(truth_lab[..., 0], np.stack(result)),
+        "ssim": float(np.mean([metrics.ssim(r, t) for r, t in zip(result, truth)])),
+        "ab_rmse": float(np.mean([metrics.ab_rmse(r[..., 1:], t[..., 1:]) for r, t in zip(result_lab, truth_lab)])),
+        "colourfulness_ratio": metrics.colourfulness_ratio(np.stack(result), np.stack(truth)),
+        "cdc": metrics.cdc(result_lab[..., 1:]),
+        "warp_error": metrics.flow_warp_error(truth_lab[..., 0], np.stack(result)),
         "psnr_per_frame": [float(p) for p in per_frame_all],
         "keyframe_ab_rmse": float(keyframe_ab_rmse),
     }
@@ -332,10 +332,10 @@ def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress
             gray, auto = read_result(shot, range(1, 2))[0], read_result(out, range(1, 2))[0]
             row: dict[str, Any] = {"split": photo_split(name)}
             for variant, result in (("gray", gray), ("auto", auto)):
-                row[variant] = {"psnr": evaluate.psnr(result, truth), "ssim": evaluate.ssim(result, truth),
-                                "ab_rmse": evaluate.ab_rmse(srgb_to_lab(result)[..., 1:], srgb_to_lab(truth)[..., 1:]),
-                                "colourfulness": evaluate.colourfulness(result)}
-            row["truth_colourfulness"] = evaluate.colourfulness(truth)
+                row[variant] = {"psnr": metrics.psnr(result, truth), "ssim": metrics.ssim(result, truth),
+                                "ab_rmse": metrics.ab_rmse(srgb_to_lab(result)[..., 1:], srgb_to_lab(truth)[..., 1:]),
+                                "colourfulness": metrics.colourfulness(result)}
+            row["truth_colourfulness"] = metrics.colourfulness(truth)
             per[name] = row
             if len(sheet) < 12 and i % 6 == 0:
                 sheet.append([_tile(gray, 224, "gray"), _tile(auto, 224, f"auto {name[:24]}"),

@@ -81,9 +81,9 @@ def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 3
     Modes: ``gray`` (no colour, the baseline), ``auto`` (no hints, state carried), ``auto_reset`` (same
     weights, state reset every frame: what the LSTM adds), ``guided`` (true colour of frame 0 as a whole-frame
     hint on frame 0 only, then carried by the LSTM). Frame 0 is run but not scored in any mode, since in
-    guided mode it is the reference itself. Metrics from :mod:`kinochrome.core.evaluate`.
+    guided mode it is the reference itself. Metrics from :mod:`kinochrome.core.metrics`.
     """
-    from .. import evaluate as ev
+    from .. import metrics as ev
 
     model = load_model(weights, "cpu")
     if temperature is not None:

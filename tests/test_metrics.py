@@ -1,11 +1,11 @@
-"""Metrics of core/evaluate.py on synthetic arrays with known answers."""
+"""Metrics of core/metrics.py on synthetic arrays with known answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from kinochrome.core.evaluate import (
+from kinochrome.core.metrics import (
     ab_histogram,
     ab_rmse,
     cdc,
