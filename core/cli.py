@@ -188,10 +188,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
-    from .contact import contact_sheet
+    from .contact import sequences_sheet
 
-    path = contact_sheet(args.patterns, args.output, frames=_frames(args.frames), count=args.count,
-                         colourspace=args.colourspace)
+    path = sequences_sheet(args.patterns, args.output, frames=_frames(args.frames), count=args.count,
+                           colourspace=args.colourspace)
     print(path)
     return 0
 

@@ -3,7 +3,7 @@
 :class:`FrameColouriser` is set up once per shot (keyframe references loaded and checked, keyframe hints at
 working size, the model or the classical colouriser, the optical-flow propagation) and then colours frames
 in order: ``colourise(frame, lightness) -> (ab, confidence)`` at the frame's resolution. ``pipeline.run()``
-feeds it every frame of the run; ``pipeline.preview()`` feeds it the frames the run would have coloured up to
+feeds it every frame of the run; ``pipeline.preview_frame()`` feeds it the frames the run would have coloured up to
 the previewed one (only that one, for methods without memory), so the preview shows the frame the run writes.
 
 The colouring methods are a registry (:data:`METHODS`, :func:`get_method`), in the manner of

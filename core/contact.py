@@ -76,10 +76,11 @@ def write_png(image_rgb: np.ndarray, path: str | Path) -> Path:
     return path
 
 
-def contact_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[int, int] | None = None,
-                  count: int = 6, width: int = 320, colourspace: str = "auto",
-                  labels: Sequence[str] | None = None) -> Path:
-    """Sample ``count`` frames shared by all sequences; one row per frame, one column per sequence.
+def sequences_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[int, int] | None = None,
+                    count: int = 6, width: int = 320, colourspace: str = "auto",
+                    labels: Sequence[str] | None = None) -> Path:
+    """The contact sheet of sequences side by side (``kinochrome sheet``, the demo): ``count`` frames shared
+    by all sequences, one row per frame, one column per sequence.
 
     OutputError when ``output`` is one of the sequences' frames (a source is never written to).
     """

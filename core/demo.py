@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import config
-from .contact import contact_sheet
+from .contact import sequences_sheet
 from .job import JobSettings
 from .report import run_with_reporting
 from .session import Keyframe
@@ -31,7 +31,7 @@ def run_demo(out: Path, method: str | None = None, json_lines: bool = False, qui
         if code:
             return code
         patterns.append(settings.output)
-    sheet = contact_sheet(patterns, out / "contact_sheet.png", count=5,
-                          labels=["input"] + [f"kinochrome {n}" for n, _ in runs])
+    sheet = sequences_sheet(patterns, out / "contact_sheet.png", count=5,
+                            labels=["input"] + [f"kinochrome {n}" for n, _ in runs])
     print(f"kinochrome demo: frames in {out}, contact sheet {sheet}")
     return 0

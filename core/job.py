@@ -56,6 +56,6 @@ def preview_frame(settings: JobSettings, frame: int) -> tuple[Any, Any]:
     Methods with memory (the model, flow) colour the run's earlier frames first, so previewing a late frame
     of a long shot takes longer than an early one.
     """
-    from .pipeline import preview
+    from . import pipeline
 
-    return preview(settings, frame)
+    return pipeline.preview_frame(settings, frame)

@@ -481,7 +481,7 @@ def read_prepared(path: str, layer: str | None, frame: int, colourspace: str,
     return f, lightness, nonfinite
 
 
-def preview(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
+def preview_frame(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.ndarray]:
     """Before/after of one frame, display sRGB (H, W, 3) float32 in [0, 1] at working size; writes nothing.
 
     The after is the frame a run of ``settings`` writes, shown at working size: the same
@@ -546,6 +546,6 @@ __all__ = [
     "ShotPipeline",
     "format_frames",
     "frame_lightness",
-    "preview",
+    "preview_frame",
     "validate_settings",
 ]

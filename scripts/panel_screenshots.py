@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         panel.act_points.setChecked(True)
         panel._select_point(1)
         panel.viewer.set_mode("wipe")
-        panel.preview()
+        panel.preview_current_frame()
         wait(panel.previewReady)
         panel.viewer.wipe = 0.62
         settle(panel)

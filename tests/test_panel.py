@@ -267,7 +267,7 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
     panel.act_follow.setChecked(True)                       # the viewer loads each frame as it lands
     meter = GapMeter().start()
     with qtbot.waitSignal(panel.previewReady, timeout=RUN_TIMEOUT):
-        panel.preview()
+        panel.preview_current_frame()
     assert panel.viewer.after is not None and panel.viewer.after_label == "preview"
     finished_frames: list[tuple[int, str]] = []
     panel.frameFinished.connect(lambda f, s: finished_frames.append((f, s)))
@@ -296,7 +296,7 @@ def test_preview_and_run_shot_with_progress_and_no_ui_stall(qtbot, panel, tmp_pa
     # after an edit, a new preview is what shows, not the run's result of the earlier settings
     panel.set_session_field("method", "histogram")
     with qtbot.waitSignal(panel.previewReady, timeout=RUN_TIMEOUT):
-        panel.preview()
+        panel.preview_current_frame()
     assert panel.viewer.after_label == "preview"
     assert meter.ticks >= 3
     assert max_gap < 0.2, f"UI thread blocked for {max_gap * 1000:.0f} ms"

@@ -249,7 +249,7 @@ class PanelLayout:
         self.act_reference = self._action("Reference…", None, self.reference_dialog,
                                           "Set the keyframe's colour reference image")
         self.toolbar.addSeparator()
-        self.act_preview = self._action("Preview", "P", self.preview, "Colourise this frame at working size")
+        self.act_preview = self._action("Preview", "P", self.preview_current_frame, "Colourise this frame at working size")
         self.act_run = self._action("Run", "Ctrl+R", lambda: self.run(), "Run the shot (or the I/O range)",
                                     toolbar=False)
         self.act_cancel = self._action("Cancel run", "Escape", self.cancel_run, toolbar=False)

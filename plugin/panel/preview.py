@@ -10,20 +10,20 @@ from kinochrome.core.job import JobSettings
 
 
 class PreviewMixin:
-    """``preview()`` and its result; a preview belongs to the session as it is now (an edit drops it)."""
+    """``preview_current_frame()`` and its result; a preview belongs to the session as it is now (an edit drops it)."""
 
     def _settings(self, **overrides: Any) -> JobSettings:
         snap = self.doc.snapshot()
         return JobSettings.from_session(snap, **overrides)
 
-    def preview(self) -> None:
+    def preview_current_frame(self) -> None:
         """Colourise the current frame at working size in the background (``previewReady`` when done)."""
         if not self._require_shot():
             return
         settings = self._settings()
         self._preview_generation += 1
         self.status(f"Previewing frame {self.frame} …")
-        self.worker.preview(settings, self.frame, self._preview_generation)
+        self.worker.preview_in_background(settings, self.frame, self._preview_generation)
 
     @Slot(int, int, object, object)
     def _on_previewed(self, generation: int, frame: int, before: Any, after: Any) -> None:

@@ -216,7 +216,8 @@ class Worker(QObject):
                 self.autosaveFailed.emit(f"autosave failed: {exc}")
         submit(self.pool, work)
 
-    def preview(self, settings: JobSettings, frame: int, generation: int) -> None:
+    def preview_in_background(self, settings: JobSettings, frame: int, generation: int) -> None:
+        """:func:`kinochrome.core.job.preview_frame` in the preview pool; ``previewed`` or ``previewFailed``."""
         def work() -> None:
             from kinochrome.core.job import preview_frame
             try:
