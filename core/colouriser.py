@@ -23,8 +23,9 @@ import numpy as np
 from . import colour, config, frameio, references
 from .cuts import is_cut
 from .errors import ModelError, UsageError
+from .resize import resize_plane
 from .session import Keyframe
-from .upsample import guided_coefficients, resize_plane, upsample_chroma
+from .upsample import guided_coefficients, upsample_chroma
 
 #: Extra passes over the first frame to settle the LSTM state before its output is used.
 PRIME_FRAMES = 2

@@ -40,9 +40,9 @@ from .errors import (
     UsageError,
 )
 from .jobtypes import MISSING, MODES, ON_ERROR, CancelToken, JobEvent, JobSettings, JobSummary
+from .resize import resize_plane, working_size
 from .sequence import format_frames
 from .session import Keyframe, resolve_path
-from .upsample import resize_plane, working_size
 
 
 def validate_settings(settings: JobSettings) -> None:
