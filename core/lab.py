@@ -9,7 +9,8 @@ Conventions used everywhere in Kinochrome:
   encoding and decoding invert each other for every finite value (negatives and values above 1 included).
 
 This is the one module of Lab and sRGB maths: :mod:`kinochrome.core.colour` calls these functions (its
-per-pixel work uses :func:`lab_to_linear_planes`, the channel-by-channel kernel). Each conversion is built
+per-pixel work, and :mod:`kinochrome.core.pixelops`'s, uses :func:`lab_to_linear_planes`, the channel-by-channel
+kernel; its curves skip the selection when every value is on one side of the break). Each conversion is built
 from the others; those taking colour triples check for a last axis of 3 and say what they got.
 """
 
@@ -50,12 +51,18 @@ def luminance(linear: np.ndarray) -> np.ndarray:
 
 
 def _f(t: np.ndarray) -> np.ndarray:
-    return np.where(t > _EPS, np.cbrt(t), (_KAPPA * t + 16.0) / 116.0)
+    above = t > _EPS
+    if above.all():  # the common case: no selection, and no linear segment to compute
+        return np.cbrt(t)
+    return np.where(above, np.cbrt(t), (_KAPPA * t + 16.0) / 116.0)
 
 
 def _finv(f: np.ndarray) -> np.ndarray:
     f3 = f * f * f  # cheaper than a float power
-    return np.where(f3 > _EPS, f3, (116.0 * f - 16.0) / _KAPPA)
+    above = f3 > _EPS
+    if above.all():
+        return f3
+    return np.where(above, f3, (116.0 * f - 16.0) / _KAPPA)
 
 
 def y_to_lightness(y: np.ndarray) -> np.ndarray:

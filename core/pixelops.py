@@ -24,7 +24,7 @@ import numpy as np
 from . import colour as _colour
 from . import lab as _lab
 
-_EPS, _KAPPA = 216.0 / 24389.0, 24389.0 / 27.0
+_EPS, _KAPPA = 216.0 / 24389.0, 24389.0 / 27.0          # _EPS.._M: pixels_torch's Lab constants
 _WR, _WG, _WB = (float(w) for w in _lab.REC709_LUMA)
 _WHITE = tuple(float(np.float32(v)) for v in getattr(_lab, "WHITE", getattr(_lab, "_WHITE", None)))
 _M = tuple(tuple(float(np.float32(v)) for v in row)
@@ -128,32 +128,12 @@ def _recombine_band_planar(band_in: np.ndarray, band_ab: np.ndarray, kind: str, 
     return encoded
 
 
-def _lab_to_linear_planes(yc: np.ndarray, a_star: np.ndarray, b_star: np.ndarray) -> list[np.ndarray]:
-    """Linear R, G, B planes of the L*a*b* colour of luminance ``yc`` (in [0, 1]) and chroma a*, b*: CIE
-    L*a*b* D65 as :mod:`lab`, float32 operation for operation as :func:`colour.chroma_on_luminance`."""
-    eps, kappa = np.float32(_EPS), np.float32(_KAPPA)
-    all_bright = bool((yc > eps).all())
-    fy = np.cbrt(yc) if all_bright else np.where(yc > eps, np.cbrt(yc), (kappa * yc + 16.0) / 116.0)
-    fy = fy.astype(np.float32, copy=False)
-
-    def finv(f: np.ndarray) -> np.ndarray:
-        f3 = f * f * f
-        above = f3 > eps
-        return f3 if above.all() else select(above, f3, ((116.0 * f - 16.0) / kappa).astype(np.float32))
-
-    x = finv(fy + a_star * np.float32(1 / 500.0)) * np.float32(_WHITE[0])
-    yy = yc * np.float32(_WHITE[1])  # finv(f(Y)) is Y itself
-    z = finv(fy - b_star * np.float32(1 / 200.0)) * np.float32(_WHITE[2])
-    m = [[np.float32(v) for v in row] for row in _M]
-    return [m[i][0] * x + m[i][1] * yy + m[i][2] * z for i in range(3)]
-
-
 def _chroma_on_luminance_planar(y: np.ndarray, a_star: np.ndarray, b_star: np.ndarray, lo: float, hi: float
                                 ) -> tuple[list[np.ndarray], np.ndarray]:
     """:func:`colour.chroma_on_luminance` on planes: the same operations, selections skipped where the mask
     is uniform (all lit, nothing out of [lo, hi])."""
     yc = np.clip(y, 0.0, 1.0)
-    rgb = _lab_to_linear_planes(yc, a_star, b_star)
+    rgb = _lab.lab_to_linear_planes(_lab.y_to_f(yc), a_star, b_star, y=yc)  # finv(f(Y)) is Y itself
     colour_y = np.float32(_WR) * rgb[0] + np.float32(_WG) * rgb[1] + np.float32(_WB) * rgb[2]
     lit = (y > _TINY_Y) & (colour_y > _TINY_Y)
     all_lit = bool(lit.all())
