@@ -511,13 +511,8 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
     shape = np.shape(encoded_in)
     flat_in = np.asarray(encoded_in, dtype=np.float32).reshape(-1, 3)
     flat_ab = np.asarray(ab, dtype=np.float32).reshape(-1, 2)
-    if flat_ab.shape[0] != flat_in.shape[0]:
-        raise ValueError(f"ab {np.shape(ab)} does not match the image {shape}")
-    hi = np.inf if max_linear is None else float(max_linear)
-    lo = 0.0
-    if max_linear is not None:
-        # Integer encodings whose code 0 is above linear 0 cannot store less.
-        lo = max(0.0, float(_convert(np.zeros((1, 3)), canonical, decode=True).max()))
+    check_ab_matches(flat_ab.shape[0], flat_in.shape[0], np.shape(ab), shape)
+    lo, hi = linear_bounds(canonical, max_linear)
     out = np.empty_like(flat_in)
     # Every step is per pixel, so bands give the same result as the whole frame; a band's temporaries stay in
     # the CPU cache instead of a dozen frame-sized arrays going through main memory (about 2x faster at 2K).
@@ -525,6 +520,20 @@ def recombine_chroma(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
         band = slice(start, start + BAND_PIXELS)
         out[band] = _recombine_flat(flat_in[band], flat_ab[band], canonical, lo, hi, quantise)
     return out.reshape(shape)
+
+
+def check_ab_matches(ab_pixels: int, pixels: int, ab_shape: tuple, shape: tuple) -> None:
+    """ValueError unless the a*b* hold one pair per pixel of the image (shapes as given, for the message)."""
+    if ab_pixels != pixels:
+        raise ValueError(f"ab {tuple(ab_shape)} does not match the image {tuple(shape)}")
+
+
+def linear_bounds(canonical: str, max_linear: float | None) -> tuple[float, float]:
+    """``(lo, hi)``: the linear range a recombined colour is fitted into for storage ``max_linear`` (None:
+    float storage, ``[0, inf)``). Integer encodings whose code 0 is above linear 0 cannot store less."""
+    if max_linear is None:
+        return 0.0, np.inf
+    return max(0.0, float(_convert(np.zeros((1, 3)), canonical, decode=True).max())), float(max_linear)
 
 
 def _recombine_flat(flat_in: np.ndarray, flat_ab: np.ndarray, canonical: str, lo: float, hi: float,

@@ -90,12 +90,8 @@ def recombine_planar(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
     shape = np.shape(encoded_in)
     flat_in = np.ascontiguousarray(encoded_in, dtype=np.float32).reshape(-1, 3)
     flat_ab = np.ascontiguousarray(ab, dtype=np.float32).reshape(-1, 2)
-    if flat_ab.shape[0] != flat_in.shape[0]:
-        raise ValueError(f"ab {np.shape(ab)} does not match the image {shape}")
-    hi = np.inf if max_linear is None else float(max_linear)
-    lo = 0.0
-    if max_linear is not None:
-        lo = max(0.0, float(_colour._convert(np.zeros((1, 3)), canonical, decode=True).max()))
+    _colour.check_ab_matches(flat_ab.shape[0], flat_in.shape[0], np.shape(ab), shape)
+    lo, hi = _colour.linear_bounds(canonical, max_linear)
     out = np.empty_like(flat_in)
     for start in range(0, flat_in.shape[0], NUMPY_BAND):
         band = slice(start, start + NUMPY_BAND)

@@ -178,12 +178,8 @@ def recombine(encoded_in: torch.Tensor, ab: torch.Tensor, colourspace: str, max_
     shape = encoded_in.shape
     flat_in = encoded_in.reshape(-1, 3)
     flat_ab = ab.reshape(-1, 2)
-    if flat_ab.shape[0] != flat_in.shape[0]:
-        raise ValueError(f"ab {tuple(ab.shape)} does not match the image {tuple(shape)}")
-    hi = math.inf if max_linear is None else float(max_linear)
-    lo = 0.0
-    if max_linear is not None:
-        lo = max(0.0, float(_colour._convert(np.zeros((1, 3)), canonical, decode=True).max()))
+    _colour.check_ab_matches(flat_ab.shape[0], flat_in.shape[0], ab.shape, shape)
+    lo, hi = _colour.linear_bounds(canonical, max_linear)
     result = out.reshape(-1, 3) if out is not None else torch.empty_like(flat_in)
     band = flat_in.shape[0] if flat_in.device.type != "cpu" else BAND_PIXELS
     for start in range(0, flat_in.shape[0], band):
