@@ -11,6 +11,8 @@ VAL="sam2_juggle opencv_vtest_b intel_person_b mmaction_pool dvp_haze_canal"
 
 # docs/model.md and docs/references.md: scores, contact sheets, PSNR against distance from the keyframe.
 $K eval "$CLIPS" --clips-only $VAL --frames 24 --references first-last -o docs/eval
+# README and docs/references.md: the CDC of the colour originals themselves (the CDC column's reference line).
+$PY scripts/originals_cdc.py "$CLIPS" --frames 24 --clips $VAL
 # docs/model.md: automatic mode against gray on the default model's held-out photos (test half; the tune half
 # chose the decoding settings), and the blue check on held-out skies and water.
 $K eval - --photos ../shared/data/train/photos --photo-split test -o docs/eval/photos
