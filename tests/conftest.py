@@ -104,6 +104,28 @@ def _frame_spec(fmt: str, size: tuple[int, int], nchannels: int, bits: int, inde
     return spec
 
 
+class FailingImageOutput:
+    """Stands in for an ``oiio.ImageOutput`` whose write fails as OpenImageIO reports it: ``write_image`` returns
+    ``write_ok``, ``has_error`` says whether an error is queued, ``geterror()`` gives ``error``; open and close
+    succeed. Install with ``monkeypatch.setattr(frameio.oiio.ImageOutput, "create", staticmethod(lambda p: fake))``.
+    """
+
+    def __init__(self, error: str, write_ok: bool, has_error: bool):
+        self.error, self.write_ok, self.has_error = error, write_ok, has_error
+
+    def open(self, *args) -> bool:
+        return True
+
+    def write_image(self, pixels) -> bool:
+        return self.write_ok
+
+    def geterror(self) -> str:
+        return self.error
+
+    def close(self) -> bool:
+        return True
+
+
 def write_image(path: str | os.PathLike, pixels: np.ndarray, spec: oiio.ImageSpec) -> None:
     """Write ``pixels`` ``(H, W, C)`` float32 with ``spec`` via OpenImageIO; assert it worked."""
     out = oiio.ImageOutput.create(str(path))

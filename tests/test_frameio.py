@@ -11,6 +11,7 @@ import OpenImageIO as oiio
 import pytest
 from conftest import (
     FPS,
+    FailingImageOutput,
     gradient_frame,
     timecode_for,
     write_image,
@@ -336,22 +337,8 @@ def test_disk_full_leaves_nothing(tmp_path, monkeypatch):
 def test_oiio_reported_disk_full_maps_to_enospc(tmp_path, monkeypatch):
     src = read_frame(_first(write_sequence(tmp_path, "exr", n=1)))
 
-    class FullOutput:
-        has_error = False
-
-        def open(self, *args):
-            return True
-
-        def write_image(self, pixels):
-            return False
-
-        def geterror(self):
-            return "Failed write: No space left on device"
-
-        def close(self):
-            return True
-
-    monkeypatch.setattr(frameio.oiio.ImageOutput, "create", staticmethod(lambda path: FullOutput()))
+    full = FailingImageOutput("Failed write: No space left on device", write_ok=False, has_error=False)
+    monkeypatch.setattr(frameio.oiio.ImageOutput, "create", staticmethod(lambda path: full))
     with pytest.raises(OutputError, match="disk full writing .*o.exr"):
         write_frame(str(tmp_path / "o.exr"), src, src.rgb)
     assert not [n for n in os.listdir(tmp_path) if ".kino.tmp" in n]

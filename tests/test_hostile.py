@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from conftest import write_image, write_sequence
+from conftest import FailingImageOutput, write_image, write_sequence
 
 from kinochrome.core import frameio
 from kinochrome.core.cli import main
@@ -85,22 +85,9 @@ def test_oiio_queued_png_write_error_fails_the_frame(tmp_path, monkeypatch):
     and only queues the error; that error must fail the frame."""
     src = frameio.read_frame(write_sequence(tmp_path / "in", "png", n=1).replace("####", "1001"))
 
-    class ShortWrite:
-        has_error = True
-
-        def open(self, *args):
-            return True
-
-        def write_image(self, pixels):
-            return True
-
-        def geterror(self):
-            return "Write error at position 16569, could only write 3911/8192 bytes"
-
-        def close(self):
-            return True
-
-    monkeypatch.setattr(frameio.oiio.ImageOutput, "create", staticmethod(lambda path: ShortWrite()))
+    short = FailingImageOutput("Write error at position 16569, could only write 3911/8192 bytes", write_ok=True,
+                               has_error=True)
+    monkeypatch.setattr(frameio.oiio.ImageOutput, "create", staticmethod(lambda path: short))
     with pytest.raises(OutputError, match=r"o\.1001\.png: cannot write \(Write error at position"):
         frameio.write_frame(str(tmp_path / "o.1001.png"), src, src.rgb)
     assert sorted(os.listdir(tmp_path)) == ["in"]
