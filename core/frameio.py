@@ -511,10 +511,60 @@ def _reads_back(path: str) -> bool:
         inp.close()
 
 
+#: The last 12 bytes of every whole PNG: its IEND chunk (length 0, type, CRC).
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+#: The last 2 bytes of every whole JPEG: its EOI marker.
+_JPEG_END = b"\xff\xd9"
+
+
+def _cut_short(path: str) -> str:
+    """Why the file just written at ``path`` lacks its end ('' when it is whole).
+
+    OpenImageIO writes PNG, EXR and DPX through a buffered stdio file and ignores what ``fclose`` returns, so a
+    disk that fills during the final flush drops the file's last bytes (up to 4 kB) while ``open``,
+    ``write_image`` and ``close`` all return True and no error is queued anywhere. What is lost is always the
+    end: a PNG must end with its IEND chunk (a PNG short of its last CRC byte still decodes), a JPEG with its
+    EOI marker; any other format must open and give its last scanline or tile (a seek and one line for EXR and
+    DPX). TIFF is left out: libtiff writes through its own checked ``write()`` calls (a full disk during its
+    last write is an error, tested), and OpenImageIO decodes every strip before the last to give it (0.25 s
+    for a 2K frame).
+    """
+    fmt = _format_name(path)
+    if fmt == "tiff":
+        return ""
+    if fmt in ("png", "jpeg"):
+        end = _PNG_END if fmt == "png" else _JPEG_END
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - len(end)))
+            tail = fh.read()
+        return "" if tail == end else f"the file ends after {size} bytes, before its end marker"
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        return _oiio_error()
+    try:
+        spec = inp.spec()
+        if spec.tile_width:
+            x0 = spec.x + (spec.width - 1) // spec.tile_width * spec.tile_width
+            y0 = spec.y + (spec.height - 1) // spec.tile_height * spec.tile_height
+            data = inp.read_tiles(0, 0, x0, spec.x + spec.width, y0, spec.y + spec.height, spec.z,
+                                  spec.z + max(1, spec.depth), 0, spec.nchannels, oiio.FLOAT)
+        else:
+            last = spec.y + spec.height - 1
+            data = inp.read_scanlines(0, 0, last, last + 1, spec.z, 0, spec.nchannels, oiio.FLOAT)
+        if data is None or inp.has_error:
+            return f"its last {'tile' if spec.tile_width else 'scanline'} does not read back ({_oiio_error(inp)})"
+        return ""
+    finally:
+        inp.geterror()
+        inp.close()
+
+
 def _oiio_write(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
     """Write ``pixels`` ``(H, W, C)`` float32 to ``path`` with ``spec`` and flush it to the disk; OSError on
     failure, including errors the writer only queues (PNG) or reports at close (DPX) or at fsync (NFS,
-    quotas).
+    quotas), and a file whose last bytes were lost unreported (:func:`_cut_short`).
 
     The one place that touches the disk through OIIO (tests monkeypatch it to simulate a full disk).
     """
@@ -534,6 +584,9 @@ def _oiio_write(path: str, spec: oiio.ImageSpec, pixels: np.ndarray) -> None:
         message = message or _oiio_error(out)
         code = errno.ENOSPC if "space left" in message.lower() or "disk full" in message.lower() else errno.EIO
         raise OSError(code, message)
+    short = _cut_short(path)  # every call returned True, yet the last flush may have failed unseen
+    if short:
+        raise OSError(errno.EIO, f"written incomplete: {short}")
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)  # a delayed allocation failure (NFS, quota) shows here, not after the rename

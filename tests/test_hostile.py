@@ -139,6 +139,80 @@ def test_real_full_disk(tmp_path, fmt):
         subprocess.run(["umount", str(tiny)], check=False, capture_output=True)
 
 
+class _OutputLosingItsEnd:
+    """An ``oiio.ImageOutput`` that fails as OpenImageIO's does when the disk fills during the final flush of its
+    buffered file (it ignores ``fclose``'s result): the file is written whole, then loses its last ``lost`` bytes,
+    and open, write_image and close all return True with no error queued."""
+
+    create = staticmethod(oiio.ImageOutput.create)
+
+    def __init__(self, lost: int):
+        self.lost, self.has_error = lost, False
+
+    def open(self, path, spec) -> bool:
+        self.path, self.spec = path, spec
+        return True
+
+    def write_image(self, pixels) -> bool:
+        self.pixels = pixels
+        return True
+
+    def geterror(self) -> str:
+        return ""
+
+    def close(self) -> bool:
+        out = self.create(self.path)
+        assert out.open(self.path, self.spec) and out.write_image(self.pixels) and out.close()
+        data = Path(self.path).read_bytes()
+        Path(self.path).write_bytes(data[:-self.lost] if self.lost > 0 else data[:-data_tail(data, -self.lost)])
+        return True
+
+
+def data_tail(data: bytes, page: int) -> int:
+    """How many bytes a failed final flush loses: those after the last full ``page``."""
+    return len(data) % page or page
+
+
+@pytest.mark.parametrize("fmt, lost", [("png", -4096), ("png", 1), ("exr", -4096), ("exr", 1), ("dpx", -4096),
+                                       ("dpx", 1), ("jpg", 1)])
+def test_frame_that_lost_its_end_unreported_is_not_renamed(tmp_path, monkeypatch, fmt, lost):
+    """Case 1 and 14, the flaky real-disk failure made deterministic: the disk filled during the writer's last
+    flush (the other writer thread took the space), OpenImageIO reported success, and the cut-off o.1008.png was
+    renamed to its final name. Now the frame's end is checked before the rename (negative ``lost``: everything
+    after the last 4 kB page, as a failed flush loses; 1: the last byte, which a PNG reader still accepts)."""
+    src = frameio.read_frame(write_sequence(tmp_path / "in", fmt, n=1, size=(256, 170),
+                                            bits=16 if fmt == "png" else None).replace("####", "1001"))
+    losing = _OutputLosingItsEnd(lost)
+    monkeypatch.setattr(frameio.oiio.ImageOutput, "create", staticmethod(lambda path: losing))
+    with pytest.raises(OutputError, match=rf"o\.1001\.{fmt}: cannot write \(written incomplete: "):
+        frameio.write_frame(str(tmp_path / f"o.1001.{fmt}"), src, src.rgb)
+    assert sorted(os.listdir(tmp_path)) == ["in"]
+
+
+@pytest.mark.parametrize("fmt", ["png", "exr", "dpx"])
+def test_real_disk_full_at_the_last_flush(tmp_path, fmt):
+    """The same on a real tmpfs (root only): the disk is filled to leave room for every full page of the frame
+    but not its last partial one, so only the writer's final flush fails. It was renamed cut short; now it is
+    'disk full' and nothing is left under the frame's name."""
+    tiny = tmp_path / "tiny"
+    if not _mount_tiny(tiny):
+        pytest.skip("needs root to mount a 1 MB tmpfs")
+    try:
+        src = frameio.read_frame(write_sequence(tmp_path / "in", fmt, n=1, size=(256, 170),
+                                                bits=16 if fmt == "png" else None).replace("####", "1001"))
+        frameio.write_frame(str(tmp_path / f"whole.{fmt}"), src, src.rgb)
+        size = (tmp_path / f"whole.{fmt}").stat().st_size
+        page = os.statvfs(tiny).f_frsize
+        assert size > page and size % page, (size, page)
+        (tiny / "fill").write_bytes(b"\0" * (frameio.free_bytes(str(tiny)) - size // page * page))
+        assert frameio.free_bytes(str(tiny)) == size // page * page
+        with pytest.raises(OutputError, match=rf"^disk full writing {tiny}/o\.1001\.{fmt} \("):
+            frameio.write_frame(str(tiny / f"o.1001.{fmt}"), src, src.rgb)
+        assert os.listdir(tiny) == ["fill"]
+    finally:
+        subprocess.run(["umount", str(tiny)], check=False, capture_output=True)
+
+
 # ------------------------------------------------------------------------------------ shared set-ups
 @pytest.fixture
 def shot(tmp_path):
