@@ -338,8 +338,10 @@ def evaluate_photos(photos_dir: Path, out_dir: Path, model: str | None, progress
             row["truth_colourfulness"] = metrics.colourfulness(truth)
             per[name] = row
             if len(sheet) < 12 and i % 6 == 0:
-                sheet.append([_tile(gray, 224, "gray"), _tile(auto, 224, f"auto {name[:24]}"),
-                              _tile(truth, 224, "truth")])
+                # tiles of one height, so portrait and landscape photos share rows without padding
+                width = round(truth.shape[1] * 168 / truth.shape[0])
+                sheet.append([_tile(gray, width, "gray"), _tile(auto, width, f"auto {name[:24]}"),
+                              _tile(truth, width, "truth")])
             if progress:
                 print(f"{name[:40]:<40} {row['split']:<4} gray {row['gray']['psnr']:6.2f}  "
                       f"auto {row['auto']['psnr']:6.2f}", file=sys.stderr, flush=True)
