@@ -172,11 +172,9 @@ def pretrained_state(variant: str = "lite0") -> dict[str, torch.Tensor]:
     if not files:
         raise UsageError(f"{Path(pkg.__file__).parent}: {dist} is installed but holds no models/*.pth")
     state = torch.load(files[0], map_location="cpu", weights_only=True)
+    from .weights import check_tensors_fit  # weights imports this module for VARIANTS
+
     trunk = EfficientNetLite(variant).state_dict()
-    missing = sorted(set(trunk) - set(state))
-    if missing:
-        raise UsageError(f"{files[0]}: not the {variant} architecture (missing {', '.join(missing[:3])})")
-    for key, value in trunk.items():
-        if state[key].shape != value.shape:
-            raise UsageError(f"{files[0]}: {key} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)}")
+    # every trunk tensor must come from the file (its head and classifier are left out)
+    check_tensors_fit(trunk, state, files[0], f"the {variant} weights file")
     return {k: state[k] for k in trunk}

@@ -31,7 +31,7 @@ from .data import HintSettings, SequenceSampler, ab_histogram, heldout_photos, l
 from .losses import ColourLoss, temporal_consistency
 from .network import DEFAULT_CONFIG, KinoNet
 from .semantic import PACKAGES, VARIANTS, pretrained_state
-from .weights import ARCH, check_container, load_network, read_card, save_model
+from .weights import ARCH, check_container, check_tensors_fit, load_network, read_card, save_model
 
 DEFAULTS: dict = {
     "name": "run",
@@ -349,12 +349,7 @@ def init_from_weights(net: KinoNet, path: Path, bins: np.ndarray) -> dict:
     if theirs_bins.shape != np.shape(bins) or not np.allclose(theirs_bins, bins):
         raise UsageError(f"{path}: its ab bins differ from this run's ({len(card['bins'])} vs {len(bins)})")
     theirs, ours = source.state_dict(), net.state_dict()
-    unknown = sorted(set(theirs) - set(ours))
-    if unknown:
-        raise UsageError(f"{path}: tensors this network does not have ({', '.join(unknown[:3])})")
-    for key, value in theirs.items():
-        if ours[key].shape != value.shape:
-            raise UsageError(f"{path}: {key} has shape {tuple(value.shape)}, this network {tuple(ours[key].shape)}")
+    check_tensors_fit(theirs, ours, path)
     net.load_state_dict(theirs, strict=False)
     training = card.get("training", {})
     return {"path": str(path), "steps_done": training.get("steps_done"), "frames_seen": training.get("frames_seen"),

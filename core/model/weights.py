@@ -47,6 +47,20 @@ def save_model(net: KinoNet, path: Path, card: dict) -> Path:
     return path
 
 
+def check_tensors_fit(source: dict, target: dict, label: object, target_name: str = "this network") -> None:
+    """UsageError naming ``label`` unless every tensor of ``source`` is in ``target`` with the same shape
+    (the check before loading one network's weights into another)."""
+    from ..errors import UsageError
+
+    unknown = sorted(set(source) - set(target))
+    if unknown:
+        raise UsageError(f"{label}: tensors {target_name} does not have ({', '.join(unknown[:3])})")
+    for key, value in source.items():
+        if target[key].shape != value.shape:
+            raise UsageError(f"{label}: {key} has shape {tuple(value.shape)}, {target_name} "
+                             f"{tuple(target[key].shape)}")
+
+
 def check_container(path: Path) -> dict:
     """Validate the safetensors framing of ``path`` without trusting it; returns the parsed header."""
     size = path.stat().st_size
