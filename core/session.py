@@ -13,7 +13,6 @@ import difflib
 import json
 import math
 import os
-import stat
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from . import config
 from .errors import SessionError
+from .jsonfile import read_json_file
 
 SESSION_VERSION = 1
 SESSION_SUFFIX = ".kinochrome.json"
@@ -144,30 +144,7 @@ def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
 def load_session(path: str | os.PathLike[str]) -> Session:
     """Read and validate a session file; raises SessionError naming the file and field."""
     path = Path(path)
-    limit = config.MAX_SESSION_BYTES
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            # a FIFO would block forever, /dev/zero would be read until memory runs out
-            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise SessionError(f"{path}: {kind}; a session is a .kinochrome.json file")
-        if st.st_size > limit:
-            raise SessionError(f"{path}: {st.st_size} bytes, over the {limit}-byte limit of a session file")
-        with open(path, "rb") as fh:
-            raw = fh.read(limit + 1)
-        if len(raw) > limit:
-            raise SessionError(f"{path}: over the {limit}-byte limit of a session file")
-        doc = json.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise SessionError(f"{path}: session file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SessionError(f"{path}: cannot read session file ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise SessionError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise SessionError(f"{path}: JSON nested too deeply to be a session file") from None
-    except ValueError as exc:  # an integer of more than 4300 digits
-        raise SessionError(f"{path}: not a session file ({str(exc).splitlines()[0][:80]})") from None
+    doc = read_json_file(path, SessionError, "session file", config.MAX_SESSION_BYTES)
     session = session_from_dict(doc, source=path.name)
     session.path = path.resolve()
     return session

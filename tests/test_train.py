@@ -178,7 +178,7 @@ def test_bad_config(tmp_path, text, words):
 
 
 def test_config_that_is_a_folder_or_binary(tmp_path):
-    with pytest.raises(UsageError, match="cannot read the config"):
+    with pytest.raises(UsageError, match="a folder; expected a training config"):
         load_config(tmp_path)
     binary = tmp_path / "b.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")

@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ..errors import ModelError, TrainingDataError, UsageError
+from ..jsonfile import read_json_file
 from .bins import bins_from_histogram, rebalance_weights
 from .data import HintSettings, SequenceSampler, ab_histogram, heldout_photos, load_clips, load_photos
 from .losses import ColourLoss, temporal_consistency
@@ -66,6 +67,8 @@ DEFAULTS: dict = {
 }
 
 
+#: A training config is a few hundred bytes; anything near this is not one.
+MAX_CONFIG_BYTES = 1_000_000
 #: Settings of ``model`` beyond DEFAULT_CONFIG's that the network reads.
 MODEL_OPTIONAL = ("global", "prior_correction", "semantic")
 #: Top-level settings that may be null, and their type otherwise.
@@ -123,14 +126,7 @@ def _check_config(path: Path, user: dict) -> None:
 def load_config(path: Path) -> dict:
     """Read a run config (JSON) over :data:`DEFAULTS`; UsageError naming the file on bad JSON, keys or values."""
     path = Path(path)
-    try:
-        user = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config ({exc.__class__.__name__}: {exc})") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    user = read_json_file(path, UsageError, "training config", MAX_CONFIG_BYTES)
     if not isinstance(user, dict):
         raise UsageError(f"{path}: expected a JSON object of settings, got a {type(user).__name__}")
     _check_config(path, user)
