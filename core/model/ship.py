@@ -127,7 +127,7 @@ def _measure_and_place(a: argparse.Namespace, path: Path) -> Path:
     if a.time:
         extra["inference_ms_cpu"] = time_inference(path, [(216, 384), (288, 512), (1080, 2048)])
     if a.score:
-        from .preview import score_clips
+        from .review import score_clips
 
         card = json.loads(card_path(path).read_text())
         clips = card["training"]["val_clips"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kinochrome.core.model import build_tiny_model
-from kinochrome.core.model.preview import contact_sheet, score_clips
+from kinochrome.core.model.review import review_sheet, score_clips
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,6 @@ def test_score_clips_modes(tmp_path, clip_dir):
 
 def test_contact_sheet_png(tmp_path, clip_dir):
     weights = build_tiny_model(tmp_path)
-    out = contact_sheet(str(weights), tmp_path / "sheet.png", clip_dir, ["c1"], per_clip=2, thumb=64)
+    out = review_sheet(str(weights), tmp_path / "sheet.png", clip_dir, ["c1"], per_clip=2, thumb=64)
     img = cv2.imread(str(out))
     assert img.shape[1] == 3 * 64 and img.shape[0] > 2 * 40

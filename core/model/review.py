@@ -1,6 +1,6 @@
 """Looking at a model: contact sheets (gray / prediction / truth) and scores on held-out clips.
 
-``python -m kinochrome.core.model.preview WEIGHTS OUT.png CLIPS_DIR NAME [NAME ...] [--guided] [--score]``
+``python -m kinochrome.core.model.review WEIGHTS OUT.png CLIPS_DIR NAME [NAME ...] [--guided] [--score]``
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def colourise_clip(model, frames_rgb: list[np.ndarray], guided: bool = False) ->
     return out
 
 
-def contact_sheet(weights: str, out_png: Path, clips_dir: Path, names: list[str], per_clip: int = 3,
+def review_sheet(weights: str, out_png: Path, clips_dir: Path, names: list[str], per_clip: int = 3,
                   frames: int = 24, long_side: int = 384, guided: bool = False, thumb: int = 256) -> Path:
     """Write a PNG: per chosen frame one row of gray / predicted / truth (each ``thumb`` px wide)."""
     model = load_model(weights, "cpu")
@@ -113,7 +113,7 @@ def score_clips(weights: str, clips_dir: Path, names: list[str], frames: int = 3
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m kinochrome.core.model.preview")
+    p = argparse.ArgumentParser(prog="python -m kinochrome.core.model.review")
     p.add_argument("weights")
     p.add_argument("out", type=Path)
     p.add_argument("clips_dir", type=Path)
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--score", action="store_true", help="also print metrics per mode as JSON")
     a = p.parse_args(argv)
     try:
-        print(contact_sheet(a.weights, a.out, a.clips_dir, a.names, a.per_clip, guided=a.guided))
+        print(review_sheet(a.weights, a.out, a.clips_dir, a.names, a.per_clip, guided=a.guided))
         if a.score:
             import json
 
