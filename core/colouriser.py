@@ -252,7 +252,9 @@ class FrameColouriser:
             return hint_ab, conf
         locality = references.MATCH_LOCALITY if source in self.painted else 0.0
         features = None
-        if self.model is not None and source not in self.painted:
+        # the trunk runs once more per frame for this, so only where there is a gap to fill (conf < 0.5 is
+        # reference_matches' own test)
+        if self.model is not None and source not in self.painted and (conf < 0.5).any():
             # an exemplar is another picture: match its regions by the network's (semantic) features too
             if source not in self._reference_features:
                 self._reference_features[source] = self.model.features(self.reference_lab[source][:, :, 0])
