@@ -146,3 +146,12 @@ def test_eval_photos_needs_a_model_that_lists_its_held_out_photos(clips, tiny, t
     model = _with_heldout(tiny, ["gone.png"], tmp_path)
     assert main(["eval", "-", "--photos", str(clips / "shapes"), "-o", str(tmp_path), "--model", model]) != 0
     assert "gone.png" in capsys.readouterr().err
+    assert main(["eval", "-", "--photos", str(tmp_path / "nowhere"), "-o", str(tmp_path), "--model", model]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "nowhere: photos folder not found" in err and len(err.splitlines()) == 1
+    (clips / "shapes" / "gone.png").write_bytes(b"not a png")
+    try:
+        assert main(["eval", "-", "--photos", str(clips / "shapes"), "-o", str(tmp_path), "--model", model]) != 0
+        assert "gone.png: unreadable photo" in capsys.readouterr().err
+    finally:
+        (clips / "shapes" / "gone.png").unlink()
