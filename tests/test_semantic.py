@@ -77,6 +77,29 @@ def test_a_semantic_model_saves_and_loads_and_old_cards_still_load(tmp_path):
     assert load_model(str(plain), device="cpu").predict_ab(lum).shape == (40, 56, 2)
 
 
+def test_a_frames_matching_features_and_its_colours_share_one_trunk_pass(tmp_path):
+    torch.manual_seed(0)
+    net = KinoNet(SEMANTIC_TINY, _bins()).eval()
+    path = save_model(net, tmp_path / "sem.safetensors", {"name": "sem", "config": {**SEMANTIC_TINY}})
+    model = load_model(str(path), device="cpu")
+    calls = []
+    trunk = model.net.semantic_features
+    model.net.semantic_features = lambda x: calls.append(1) or trunk(x)
+    lum = np.linspace(0, 100, 40 * 56, dtype=np.float32).reshape(40, 56)
+    other = lum[::-1].copy()
+    alone = model.predict_ab(lum)                       # no features asked: the trunk runs in the step
+    model.reset_state()
+    model.features(other)
+    model.features(lum)                                 # the exemplar's, then the frame's (colouriser order)
+    shared = model.predict_ab(lum)
+    assert len(calls) == 1 + 2                          # the prediction after features ran no trunk of its own
+    assert np.array_equal(shared, alone)
+    model.reset_state()
+    model.features(other)
+    model.predict_ab(lum)                               # another frame's features are not reused
+    assert len(calls) == 3 + 2
+
+
 @pytest.mark.parametrize("semantic, words", [("lite2", "do not match the architecture"),
                                              ("lite9", "semantic encoder 'lite9'"),
                                              (None, "do not match the architecture")])

@@ -169,18 +169,21 @@ class KinoNet(nn.Module):
         with torch.no_grad():
             return self.semantic(rgb)
 
-    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def encode(self, x: torch.Tensor, semantic: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
         """``x (N, 4, H, W)`` -> encoder features at 1, 1/2, 1/4, 1/8, 1/16 (the last with scene context).
 
         With a semantic trunk the 1/4 and 1/8 features carry its features concatenated, and the 1/16 feature
-        is fused with its 1/16 and 1/32 features."""
+        is fused with its 1/16 and 1/32 features. ``semantic``: the trunk's :meth:`semantic_features` of this
+        ``x`` when the caller has them already (they depend on the lightness channel alone)."""
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
         e4 = self.enc4(e3)
         e5 = self.context(self.enc5(e4))
         if self.semantic is not None and self.fuse16 is not None and self.sem_context is not None:
-            s4, s8, s16, s32 = self.semantic_features(x)
+            if semantic is None:
+                semantic = self.semantic_features(x)
+            s4, s8, s16, s32 = semantic[0], semantic[1], semantic[2], semantic[3]
             up32 = F.interpolate(s32, size=e5.shape[-2:], mode="bilinear", align_corners=False)
             e5 = self.sem_context(self.fuse16(torch.cat([e5, s16, up32], 1)), s32)
             e3 = torch.cat([e3, s4], 1)
@@ -221,9 +224,11 @@ class KinoNet(nn.Module):
         ab = ab + gate * (x[:, 1:3] - ab)
         return logits, ab * self.ab_scale, coarse
 
-    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None):
-        """One frame. ``x (N, 4, H, W)`` -> ``(logits, ab, coarse_ab, (h, c))``; ``state`` None = zero."""
-        feats = self.encode(x)
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None,
+             semantic: list[torch.Tensor] | None = None):
+        """One frame. ``x (N, 4, H, W)`` -> ``(logits, ab, coarse_ab, (h, c))``; ``state`` None = zero;
+        ``semantic`` as in :meth:`encode`."""
+        feats = self.encode(x, semantic)
         if state is None:
             state = self.zero_state(x)
         h, c = self.lstm(feats[4], state[0], state[1])
