@@ -482,6 +482,28 @@ def fill_from_reference(hint_ab: np.ndarray, conf: np.ndarray, ref_lab: np.ndarr
     return lay_under(hint_ab, conf, *matches)
 
 
+def compose_premultiplied(net_ab: np.ndarray, weighted_hint: np.ndarray, conf: np.ndarray, strength: float
+                          ) -> np.ndarray:
+    """:func:`compose_ab` for hints already multiplied by their confidence, all ``(H, W[, 2])`` float32 at one
+    size, ``0 <= strength <= 1`` -> ``(H, W, 2)``.
+
+    With ``hint = weighted / conf`` and ``w = strength * conf`` (no clip needed: both are at most 1) the blend
+    ``w * hint + (1 - w) * net`` is ``strength * weighted + (1 - strength * conf) * net``: the same values up
+    to float rounding, without dividing by the confidence or forming the weights (a keyframed 2K frame
+    spent ~70 ms of CPU in the blend).
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength {strength} outside [0, 1]: use compose_ab")
+    rest = np.multiply(conf, np.float32(-strength), dtype=np.float32)
+    rest += np.float32(1.0)
+    out = np.empty(np.shape(net_ab), np.float32)
+    for c in range(2):
+        plane = out[:, :, c]
+        np.multiply(rest, net_ab[:, :, c], out=plane)
+        plane += np.float32(strength) * weighted_hint[:, :, c] if strength != 1.0 else weighted_hint[:, :, c]
+    return out
+
+
 def compose_ab(net_ab: np.ndarray, hint_ab: np.ndarray, hint_conf: np.ndarray, strength: float) -> np.ndarray:
     """The final chroma: ``(H, W, 2)`` float32 at the size of ``net_ab`` (full resolution in the pipeline).
 

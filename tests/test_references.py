@@ -10,6 +10,7 @@ from kinochrome.core.errors import ColourReferenceError, KinochromeError
 from kinochrome.core.lab import lab_to_srgb, srgb_to_lab
 from kinochrome.core.references import (
     compose_ab,
+    compose_premultiplied,
     exemplar_hints,
     fill_from_reference,
     keyframe_hints,
@@ -302,6 +303,18 @@ def test_compose_painted_keyframe_gives_reference_chroma():
     out = compose_ab(net, hint_ab, mask, 1.0)
     rmse = float(np.sqrt(((out - ref[..., 1:]) ** 2).mean()))
     assert rmse < 1.0
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.6, 0.0])
+def test_premultiplied_hints_blend_as_compose_ab_does(strength):
+    rng = np.random.default_rng(3)
+    net = (20 * rng.standard_normal((H, W, 2))).astype(np.float32)
+    hint = (40 * rng.standard_normal((H, W, 2))).astype(np.float32)
+    conf = np.clip(rng.random((H, W)) * 1.5 - 0.25, 0, 1).astype(np.float32)   # zeros, ones and between
+    out = compose_premultiplied(net, hint * conf[..., None], conf, strength)
+    np.testing.assert_allclose(out, compose_ab(net, hint, conf, strength), atol=1e-4)
+    with pytest.raises(ValueError, match="outside"):
+        compose_premultiplied(net, hint, conf, 1.5)   # a weight above 1 needs compose_ab's clip
 
 
 def test_compose_blend():
