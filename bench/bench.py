@@ -246,11 +246,19 @@ def main() -> int:
                       f"refs {row['refs_fps']:.2f} fps ({row['refs_ratio']:.2f}x)", flush=True)
                 shutil.rmtree(work / f"{size_name}-{fmt}", ignore_errors=True)
         rss = []
-        for n in sorted(int(x) for x in args.rss_frames.split(",") if x):
-            pattern, _ = make_shot(work / f"rss{n}" / "in", SIZES["1k"], "exr", n)
-            mb = peak_rss_mb(pattern, work / f"rss{n}" / "out", args.device)
-            rss.append({"frames": n, "peak_rss_mb": mb})
-            print(f"peak RSS {n} frames (1K EXR, automatic): {mb:.0f} MB", flush=True)
+        counts = sorted(int(x) for x in args.rss_frames.split(",") if x)
+        shots = {n: make_shot(work / f"rss{n}" / "in", SIZES["1k"], "exr", n)[0] for n in counts}
+        # One process's peak moves by +-20 MB from run to run (allocator and thread timing), as much as the
+        # growth being measured: so the lengths are interleaved and each reported as the median of the repeats.
+        peaks: dict[int, list[float]] = {n: [] for n in counts}
+        for _ in range(args.repeats):
+            for n in counts:
+                peaks[n].append(peak_rss_mb(shots[n], work / f"rss{n}" / "out", args.device))
+        for n in counts:
+            mb = statistics.median(peaks[n])
+            rss.append({"frames": n, "peak_rss_mb": mb, "raw_mb": peaks[n]})
+            print(f"peak RSS {n} frames (1K EXR, automatic): {mb:.0f} MB (runs: "
+                  f"{', '.join(f'{x:.0f}' for x in peaks[n])})", flush=True)
             shutil.rmtree(work / f"rss{n}", ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -317,8 +325,9 @@ def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.N
                        f"{startup['exit_s']:.2f} s (median of {len(startup['raw'])}).")]
     if rss:
         lines += ["", "Peak resident memory of a process colourising a 1K half EXR shot automatically:", "",
-                  "| frames | peak RSS (MB) |", "|---|---|"]
-        lines += [f"| {r['frames']} | {r['peak_rss_mb']:.0f} |" for r in rss]
+                  "| frames | peak RSS (MB), median | runs (MB) |", "|---|---|---|"]
+        lines += [f"| {r['frames']} | {r['peak_rss_mb']:.0f} | "
+                  f"{', '.join(f'{x:.0f}' for x in r.get('raw_mb', [r['peak_rss_mb']]))} |" for r in rss]
         if len(rss) >= 2:
             growth = rss[-1]["peak_rss_mb"] / rss[0]["peak_rss_mb"] - 1
             lines += ["", f"Growth from {rss[0]['frames']} to {rss[-1]['frames']} frames: {growth * 100:+.1f}%."]
