@@ -76,6 +76,19 @@ def write_png(image_rgb: np.ndarray, path: str | Path) -> Path:
     return path
 
 
+def distinct_names(patterns: Sequence[str]) -> list[str]:
+    """Short labels for ``patterns``: each file name, with as many parent folders as it takes to tell apart
+    sequences that share a name (``auto/j.####.exr`` and ``keyed/j.####.exr``, not two ``j.####.exr``)."""
+    parts = [Path(p).parts for p in patterns]
+    depth = 1
+    while depth < max(len(x) for x in parts):
+        names = ["/".join(x[-depth:]) for x in parts]
+        if len(set(names)) == len(names):
+            return names
+        depth += 1
+    return [str(Path(*x)) for x in parts]
+
+
 def sequences_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[int, int] | None = None,
                     count: int = 6, width: int = 320, colourspace: str = "auto",
                     labels: Sequence[str] | None = None) -> Path:
@@ -95,7 +108,7 @@ def sequences_sheet(patterns: Sequence[str], output: str | Path, frames: tuple[i
     if not common:
         raise OutputError(f"{output}: the sequences share no frames to show")
     picks = [common[round(i * (len(common) - 1) / max(1, count - 1))] for i in range(min(count, len(common)))]
-    names = list(labels) if labels else [Path(s.pattern).name for s in shots]
+    names = list(labels) if labels else distinct_names([s.pattern for s in shots])
     rows = []
     for f in dict.fromkeys(picks):
         row = []

@@ -426,3 +426,12 @@ def test_sheet_never_writes_over_a_source_frame(tmp_path, make_sequence, capsys)
     assert "ending in .png" in _error_line(capsys)
     assert run_cli("sheet", pattern, "-o", tmp_path / "sheet.png") == 0
     assert (tmp_path / "sheet.png").stat().st_size > 0
+
+
+def test_sheet_labels_tell_apart_sequences_that_share_a_name():
+    from kinochrome.core.contact import distinct_names
+
+    assert distinct_names(["/a/auto/j.####.exr", "/a/keyed/j.####.exr"]) == ["auto/j.####.exr",
+                                                                             "keyed/j.####.exr"]
+    assert distinct_names(["/in/shot.####.exr", "/out/kino.####.exr"]) == ["shot.####.exr", "kino.####.exr"]
+    assert distinct_names(["x/s.####.exr", "x/s.####.exr"]) == ["x/s.####.exr", "x/s.####.exr"]   # the same twice
