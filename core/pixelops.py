@@ -121,7 +121,11 @@ def _recombine_band_planar(band_in: np.ndarray, band_ab: np.ndarray, kind: str, 
     with np.errstate(over="ignore", invalid="ignore"):
         if not (np.isfinite(r + g + b).all() and np.isfinite(a_star + b_star).all()):
             return None
-        lr, lg, lb = (_decode_plane(p, kind) for p in (r, g, b))
+        if kind != "linear" and np.array_equal(r, g) and np.array_equal(r, b):
+            # a black-and-white scan stores R = G = B: decode the plane once (the same values)
+            lr = lg = lb = _decode_plane(r, kind)
+        else:
+            lr, lg, lb = (_decode_plane(p, kind) for p in (r, g, b))
         if not np.isfinite(lr + lg + lb).all():
             return None
     y = _WR * lr + _WG * lg + _WB * lb

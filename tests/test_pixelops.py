@@ -47,9 +47,13 @@ def _max_linear(value, colourspace: str) -> float | None:
 
 @pytest.mark.parametrize("colourspace,max_linear,quantise", CASES)
 @pytest.mark.parametrize("edges", [False, True])
-def test_planar_recombine_is_the_reference_bit_for_bit(colourspace, max_linear, quantise, edges):
+@pytest.mark.parametrize("gray", [False, True])   # gray: R = G = B, as black-and-white scans store it
+def test_planar_recombine_is_the_reference_bit_for_bit(colourspace, max_linear, quantise, edges, gray):
     rng = np.random.default_rng(7)
     encoded, ab = _plate(rng, colourspace, edges=edges)
+    if gray:
+        encoded = np.ascontiguousarray(np.repeat(encoded[..., 1:2], 3, axis=-1))
+        encoded[0, 70_000 - 5, 2] += np.float32(0.01)   # one pixel not gray: that band decodes each plane
     limit = _max_linear(max_linear, colourspace)
     expected = colour.recombine_chroma(encoded, ab, colourspace, limit, quantise=quantise)
     got = pixelops.recombine_planar(encoded, ab, colourspace, limit, quantise=quantise)
