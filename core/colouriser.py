@@ -356,12 +356,8 @@ class FrameColouriser:
             # filter (right for the network's chroma) averaged each hint with the unhinted zeros around it and
             # over edges, so colour washed out on every frame after a keyframe (ab RMSE on the next frame
             # 4.8 -> 1.7 on the sample) and small colour points faded from blue to purple.
+            # They blend as they are (ref_strength is validated to [0, 1]): no division by the confidence.
             conf_full = np.clip(resize_plane(conf, (width, height)), 0.0, 1.0)
-            hint_full = resize_plane(np.ascontiguousarray(hint_ab * conf[..., None]), (width, height))
-            if s.ref_strength <= 1.0:
-                # the premultiplied hints blend as they are: no division by the confidence, no weights
-                return references.compose_premultiplied(ab, hint_full, conf_full, s.ref_strength), conf_full
-            denominator = np.maximum(conf_full, 1e-6)
-            for c in range(2):  # in place, plane by plane (the same values as broadcasting, about 2x faster)
-                np.divide(hint_full[:, :, c], denominator, out=hint_full[:, :, c])
+            weighted = resize_plane(np.ascontiguousarray(hint_ab * conf[..., None]), (width, height))
+            return references.compose_premultiplied(ab, weighted, conf_full, s.ref_strength), conf_full
         return references.compose_ab(ab, hint_full, conf_full, s.ref_strength), conf_full

@@ -243,12 +243,12 @@ class DeviceFinisher:
         h = hint_ab if isinstance(hint_ab, torch.Tensor) else self._to(hint_ab)
         h = h.permute(2, 0, 1)
         if premultiplied:
+            # as the CPU path (references.compose_premultiplied): strength * weighted + (1 - strength * conf) * net
             conf_full = torch.clamp(_resize(c[None], height, width)[0], 0.0, 1.0)
-            hint_full = _resize(h * c[None], height, width) / torch.clamp(conf_full, min=1e-6)
-        else:
-            conf_full, hint_full = c, h
-        weight = torch.clamp(float(strength) * conf_full, 0.0, 1.0)
-        return weight * hint_full + (1.0 - weight) * ab, conf_full
+            weighted = _resize(h * c[None], height, width)
+            return float(strength) * weighted + (1.0 - float(strength) * conf_full) * ab, conf_full
+        weight = torch.clamp(float(strength) * c, 0.0, 1.0)
+        return weight * h + (1.0 - weight) * ab, c
 
     def recombine(self, frame_rgb: np.ndarray, ab: torch.Tensor, colourspace: str, max_linear: float | None,
                   quantise: str | None = None) -> np.ndarray:
