@@ -17,6 +17,11 @@ $PY scripts/originals_cdc.py "$CLIPS" --frames 24 --clips $VAL
 # chose the decoding settings), and the blue check on held-out skies and water.
 $K eval - --photos ../shared/data/train/photos --photo-split test -o docs/eval/photos
 $PY scripts/blue_check.py kino-small
+# docs/model.md: before/after sheet of automatic colour, the kino-small before the semantic encoder against this one.
+OLD=$(mktemp -d)
+git show dfaf394:core/models/kino-small.safetensors > "$OLD/kino-small-prev.safetensors"
+git show dfaf394:core/models/kino-small.json > "$OLD/kino-small-prev.json"
+$PY scripts/before_after.py "$OLD/kino-small-prev.safetensors" kino-small docs/eval/before_after_auto.png --count 6
 # docs/references.md: an exemplar reference steers the colours.
 $PY scripts/exemplar_figure.py -o docs/images/exemplar_steering.png
 # docs/benchmarks.md: speed against the I/O floor, memory against shot length.
