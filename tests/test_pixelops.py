@@ -72,18 +72,6 @@ def test_planar_recombine_hands_other_cases_to_the_reference():
         pixelops.recombine_planar(encoded, ab[:, :10], "lin_rec709", None)
 
 
-def test_select_is_np_where():
-    rng = np.random.default_rng(0)
-    mask = rng.random(1000) > 0.5
-    a, b = rng.normal(size=1000).astype(np.float32), rng.normal(size=1000).astype(np.float32)
-    a[0], b[1] = np.nan, -np.inf
-    for x, y in ((a, b), (a, np.float32(1.0)), (np.float32(-0.0), b)):
-        assert np.array_equal(pixelops.select(mask, x, y).view(np.uint32),
-                              np.where(mask, x, y).astype(np.float32).view(np.uint32))
-    ints = (rng.random(1000) * 1023).astype(np.int32)
-    assert np.array_equal(pixelops.select(mask, ints, ints[::-1]), np.where(mask, ints, ints[::-1]))
-
-
 @pytest.mark.parametrize("colourspace,max_linear,quantise", CASES)
 def test_torch_recombine_matches_and_keeps_luminance(colourspace, max_linear, quantise):
     pixels_torch = pytest.importorskip("kinochrome.core.pixels_torch")
@@ -173,3 +161,18 @@ def test_device_finish_on_cpu_tensors_matches_the_cpu_run(tmp_path, monkeypatch,
             # float rounding of torch's bilinear resampling and curves; one 10-bit code value for DPX
             assert np.abs(a - b).max() <= (1.5 / 1023 if fmt == "dpx" else 2e-3), label
             assert np.abs(a - b).mean() < 2e-4, label
+
+
+@pytest.mark.parametrize("colourspace", ["lin_rec709", "sRGB", "Cineon log"])
+@pytest.mark.parametrize("edges", [False, True])
+@pytest.mark.parametrize("gray", [False, True])
+def test_compiled_lightness_is_the_reference_bit_for_bit(colourspace, edges, gray):
+    rng = np.random.default_rng(5)
+    encoded, _ = _plate(rng, colourspace, edges=edges)
+    if gray:
+        encoded = np.ascontiguousarray(np.repeat(encoded[..., 1:2], 3, axis=-1))
+    expected, expected_bad = colour.lightness_and_nonfinite(encoded, colourspace)
+    got, bad = pixelops.lightness_and_nonfinite(encoded, colourspace)
+    assert got.shape == expected.shape == encoded.shape[:-1] and got.dtype == np.float32
+    assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+    assert bad == expected_bad == (2 if edges else 0)
