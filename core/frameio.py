@@ -336,16 +336,17 @@ def _read_file(path: str, layer: str | None, frame: int | None, pixels: bool,
         # only the channels used are decoded (an EXR with 40 AOVs would otherwise be read whole)
         used = colour + ([alpha_index] if alpha_index is not None else [])
         first_ch, end_ch = min(used), max(used) + 1
-        data = inp.read_image(subimage, 0, first_ch, end_ch, oiio.FLOAT) if pixels else None
+        stored, scale = _stored_type(spec)
+        data = inp.read_image(subimage, 0, first_ch, end_ch, stored) if pixels else None
         if pixels and (data is None or inp.has_error):
             raise _read_error(path, _oiio_error(inp))
     finally:
         inp.close()
     if pixels:
-        data = np.asarray(data, dtype=np.float32).reshape(spec.height, spec.width, end_ch - first_ch)
+        data = np.asarray(data).reshape(spec.height, spec.width, end_ch - first_ch)
         picked = [c - first_ch for c in colour]
-        rgb = np.ascontiguousarray(data[..., picked if len(picked) == 3 else picked * 3])
-        alpha = np.ascontiguousarray(data[..., [alpha_index - first_ch]]) if alpha_index is not None else None
+        rgb = _as_float(data, picked if len(picked) == 3 else picked * 3, scale)
+        alpha = _as_float(data, [alpha_index - first_ch], scale) if alpha_index is not None else None
     else:
         zeros = np.zeros((1, 1, 3), np.float32)
         rgb = np.broadcast_to(zeros, (spec.height, spec.width, 3))
@@ -354,6 +355,39 @@ def _read_file(path: str, layer: str | None, frame: int | None, pixels: bool,
                  channels=_channel_names(spec, colour, alpha_index),
                  pixel_type=_pixel_type(spec), bits=_bits(spec), layer=layer if layer else prefix,
                  subimage=subimage)
+
+
+def _stored_type(spec: oiio.ImageSpec) -> tuple[oiio.TypeDesc, float]:
+    """What to decode a file's pixels as -> (OpenImageIO type, scale to float): its own 8/16-bit integers
+    or half where all channels share the type, else float. Converting them here gives the values
+    OpenImageIO's float conversion gives (it multiplies by float32(1 / max), as :func:`_as_float` does;
+    half widens exactly) without its slower conversion or a second frame-sized copy."""
+    if spec.channelformats:
+        return oiio.FLOAT, 1.0
+    base = spec.format.basetype
+    if base == oiio.UINT8:
+        return oiio.UINT8, 1.0 / 255.0
+    if base == oiio.UINT16:
+        return oiio.UINT16, 1.0 / 65535.0
+    if base == oiio.HALF:
+        return oiio.HALF, 1.0
+    return oiio.FLOAT, 1.0
+
+
+def _as_float(data: np.ndarray, channels: list[int], scale: float) -> np.ndarray:
+    """Channels ``channels`` of ``data`` ``(H, W, C)`` (as :func:`_stored_type` read them) -> contiguous
+    ``(H, W, len(channels))`` float32 encoded values."""
+    if data.dtype == np.float32 and channels == list(range(data.shape[-1])):
+        return np.ascontiguousarray(data)  # OIIO's buffer as it is
+    out = np.empty(data.shape[:2] + (len(channels),), np.float32)
+    whole = channels == list(range(data.shape[-1]))
+    pairs = [(out, data)] if whole else [(out[..., k], data[..., c]) for k, c in enumerate(channels)]
+    for target, source in pairs:
+        if data.dtype.kind == "u":
+            np.multiply(source, np.float32(scale), out=target)
+        else:
+            target[...] = source
+    return out
 
 
 #: Output bit depths each format stores as asked (others would be silently converted by the writer: uint8 in an
@@ -445,6 +479,34 @@ def output_spec(source: Frame, extra_names: list[str] | None = None, bit_depth: 
     return spec
 
 
+def _stored_pixels(planes: list[np.ndarray], spec: oiio.ImageSpec) -> np.ndarray:
+    """The ``(H, W, c)`` float32 planes of a frame -> one contiguous ``(H, W, C)`` float32 buffer for
+    ``spec``, snapped to code values for integer formats (:func:`_snap_to_bits`'s values, made in one
+    compiled pass instead of a copy and five frame-sized NumPy passes: ~10 ms less per 2K frame).
+
+    OpenImageIO is still handed floats: given 16-bit integers for a 10-bit RGBA DPX it writes the alpha
+    of each row's last pixel wrong (OpenImageIO 3.2), given floats it converts them correctly."""
+    if spec.format.basetype not in (oiio.UINT8, oiio.UINT16):  # float (no snapping), or 32-bit integers
+        return np.ascontiguousarray(_snap_to_bits(np.concatenate(planes, axis=-1), spec), dtype=np.float32)
+    from . import pixelkernels
+
+    levels = 2 ** _stored_bits(spec) - 1
+    values = np.arange(levels + 1, dtype=np.float32) / np.float32(levels)  # what each code is snapped to
+    height, width = planes[0].shape[:2]
+    out = np.empty((height, width, sum(p.shape[-1] for p in planes)), np.float32)
+    start = 0
+    for plane in planes:
+        end = start + plane.shape[-1]
+        pixelkernels.snap_to_codes(np.ascontiguousarray(plane, dtype=np.float32).reshape(-1, plane.shape[-1]),
+                                   np.float32(levels), values, out.reshape(-1, out.shape[-1])[:, start:end])
+        start = end
+    return out
+
+
+def _stored_bits(spec: oiio.ImageSpec) -> int:
+    return spec.get_int_attribute("oiio:BitsPerSample", 0) or spec.format.size() * 8
+
+
 def _snap_to_bits(pixels: np.ndarray, spec: oiio.ImageSpec) -> np.ndarray:
     """Round to the nearest code value of an integer output ``spec`` (no-op for half/float).
 
@@ -453,8 +515,7 @@ def _snap_to_bits(pixels: np.ndarray, spec: oiio.ImageSpec) -> np.ndarray:
     """
     if spec.format.basetype not in (oiio.UINT8, oiio.UINT16, oiio.UINT32):
         return pixels
-    bits = spec.get_int_attribute("oiio:BitsPerSample", 0) or spec.format.size() * 8
-    levels = float(2 ** bits - 1)
+    levels = float(2 ** _stored_bits(spec) - 1)
     # clip(nan_to_num(x), 0, 1) as min(fmax(x, 0), 1) (fmax takes 0 over NaN): the same codes, in place,
     # without nan_to_num's four frame-sized passes (about 40 ms of a 2K DPX write).
     out = np.fmax(np.asarray(pixels, dtype=np.float32), np.float32(0.0))
@@ -618,9 +679,8 @@ def write_frame(path: str, source: Frame, rgb: np.ndarray, bit_depth: str | None
         for name, plane in extra_channels.items():
             extras.append(name)
             planes.append(np.asarray(plane, dtype=np.float32).reshape(source.height, source.width, 1))
-    pixels = np.concatenate(planes, axis=-1)
     spec = output_spec(source, extras, bit_depth)
-    pixels = np.ascontiguousarray(_snap_to_bits(pixels, spec))
+    pixels = _stored_pixels(planes, spec)
     folder = os.path.dirname(os.path.abspath(path))
     needed = _size_bound(spec)
     try:

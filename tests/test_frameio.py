@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -425,3 +426,68 @@ def test_unassociated_alpha_kept_as_stored(tmp_path, fmt):
     back = read_frame(str(tmp_path / f"o.{fmt}"))
     np.testing.assert_array_equal(back.rgb, src.rgb)
     np.testing.assert_array_equal(back.alpha, src.alpha)
+
+
+def _oiio_float(path: str) -> np.ndarray:
+    inp = frameio._open_input(path)  # alpha kept as stored, as frames are read
+    data = inp.read_image(0, 0, 0, inp.spec().nchannels, oiio.FLOAT)
+    inp.close()
+    return data
+
+
+@pytest.mark.parametrize("ext,fmt,bits,channels", [
+    ("png", "uint8", None, 3), ("png", "uint16", None, 4), ("tif", "uint16", None, 3), ("dpx", "uint16", 10, 3),
+    ("dpx", "uint16", 12, 3), ("exr", "half", None, 4), ("exr", "float", None, 3), ("tif", "uint16", None, 1)])
+def test_frames_decode_to_the_values_oiio_float_reading_gives(tmp_path, ext, fmt, bits, channels):
+    """Pixels are decoded in their stored type and widened here (faster): every stored value must come out
+    as OpenImageIO's own float conversion gives it, RGB and alpha (all 65,536 16-bit values)."""
+    rng = np.random.default_rng(2)
+    stored = np.arange(65536, dtype=np.uint32).reshape(256, 256, 1)
+    values = np.concatenate([stored] + [rng.permutation(stored.ravel()).reshape(256, 256, 1)
+                                        for _ in range(channels - 1)], axis=-1) / 65535.0
+    if fmt == "half":
+        values = values * 4.0 - 1.0   # negatives and over-white
+    spec = oiio.ImageSpec(256, 256, channels, fmt)
+    if bits:
+        spec.attribute("oiio:BitsPerSample", bits)
+    path = str(tmp_path / f"all.{ext}")
+    buf = oiio.ImageBuf(spec)
+    buf.set_pixels(oiio.ROI(), values.astype(np.float32))
+    assert buf.write(path), buf.geterror()
+    frame = read_frame(path)
+    expected = _oiio_float(path)
+    colour = expected[..., :3] if channels >= 3 else np.repeat(expected[..., :1], 3, axis=-1)
+    assert frame.rgb.dtype == np.float32 and frame.rgb.flags.c_contiguous
+    assert np.array_equal(frame.rgb, colour)
+    if channels == 4:
+        assert np.array_equal(frame.alpha, expected[..., 3:])
+
+
+@pytest.mark.parametrize("ext,fmt,bits,channels", [
+    ("png", "uint8", None, 3), ("png", "uint16", None, 4), ("tif", "uint8", None, 4), ("dpx", "uint16", 10, 3),
+    ("dpx", "uint16", 12, 3), ("dpx", "uint16", 16, 3), ("dpx", "uint8", 8, 3)])
+def test_integer_frames_are_stored_as_oiio_would_store_the_snapped_floats(tmp_path, ext, fmt, bits, channels):
+    """write_frame hands OpenImageIO integers it made itself (one compiled pass): the file must hold what
+    writing the snapped float values through OpenImageIO's own conversion gives, for every code value
+    and for values between codes, out of range, and NaN."""
+    rng = np.random.default_rng(4)
+    levels = 2 ** (bits or (8 if fmt == "uint8" else 16)) - 1
+    n = 512 * 256
+    values = np.concatenate([np.arange(levels + 1) / levels, rng.uniform(-0.2, 1.2, n)])[:n].astype(np.float32)
+    values[5:9] = [np.nan, np.inf, -np.inf, 0.5 / levels]
+    values = np.stack([np.roll(values, 7 * k) for k in range(channels)], axis=-1).reshape(256, 512, channels)
+    spec = oiio.ImageSpec(512, 256, channels, fmt)
+    if bits:
+        spec.attribute("oiio:BitsPerSample", bits)
+    source_path = str(tmp_path / f"source.{ext}")
+    assert oiio.ImageBuf(spec).write(source_path)
+    source = read_frame(source_path)
+    write_frame(str(tmp_path / f"new.{ext}"), replace(source, alpha=values[..., 3:] if channels == 4 else None),
+                values[..., :3])
+    out_spec = frameio.output_spec(source, [], None)
+    frameio._oiio_write(str(tmp_path / f"old.{ext}"), out_spec,
+                        np.ascontiguousarray(frameio._snap_to_bits(values, out_spec)))
+    stored = oiio.UINT8 if fmt == "uint8" else oiio.UINT16
+    new = oiio.ImageBuf(str(tmp_path / f"new.{ext}")).get_pixels(stored)
+    old = oiio.ImageBuf(str(tmp_path / f"old.{ext}")).get_pixels(stored)
+    assert np.array_equal(new, old)
