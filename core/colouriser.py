@@ -14,13 +14,14 @@ is not registered is refused with the list of those that are.
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import colour, config, frameio, references
+from . import config, frameio, pixelops, references
 from .cuts import is_cut
 from .errors import ModelError, UsageError
 from .resize import resize_plane
@@ -68,6 +69,16 @@ METHODS: dict[str, Method] = {m.name: m for m in (
 )}
 
 
+class Prepared(NamedTuple):
+    """A frame made ready for the network (:meth:`FrameColouriser.prepare`): working-size L* and hints."""
+
+    frame: int
+    small: np.ndarray        # (h, w) L* at working size
+    lightness: np.ndarray    # (H, W) L* at full resolution
+    hint_ab: np.ndarray      # (h, w, 2) propagated hints
+    conf: np.ndarray         # (h, w) their confidence
+
+
 def get_method(name: str) -> Method:
     """The registered method called ``name``; UsageError listing the registered ones otherwise."""
     try:
@@ -103,7 +114,7 @@ def frame_lightness(rgb: np.ndarray, colourspace: str) -> np.ndarray:
     Highlights above white clip to L* 100 and NaN/Inf to 0 for the network; the output keeps the
     original values (recombine_chroma uses the input pixels, not this).
     """
-    return colour.lightness_and_nonfinite(rgb, colourspace)[0]
+    return pixelops.lightness_and_nonfinite(rgb, colourspace)[0]
 
 
 @dataclass(frozen=True)
@@ -295,21 +306,26 @@ class FrameColouriser:
 
         Advances the method's memory (LSTM state, propagation); a preview replays earlier frames with this.
         """
+        hint_ab, conf = self._hints(f, small)
+        return self._ab_small(f, small, hint_ab, conf), hint_ab, conf
+
+    def _hints(self, f: int, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The propagated hints of frame ``f`` (gaps filled from the reference) at working size, or zeros."""
         if self.propagator is not None:
             hint_ab, conf = self.propagator.hints_for(f)
             if self.model is not None:
                 hint_ab, conf = self._fill_from_reference(f, small, hint_ab, conf)
-        else:
-            hint_ab = np.zeros(small.shape + (2,), np.float32)
-            conf = np.zeros(small.shape, np.float32)
+            return hint_ab, conf
+        return np.zeros(small.shape + (2,), np.float32), np.zeros(small.shape, np.float32)
+
+    def _ab_small(self, f: int, small: np.ndarray, hint_ab: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        """The method's a*b* of frame ``f`` at working size, given its hints (the model's memory advances)."""
         if self.method.model:
-            ab_small = self._predict(f, small, hint_ab, conf)
-        elif self.method.propagation == "flow":
-            ab_small = hint_ab
-        else:
-            lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])
-            ab_small = self._classical_for(f).colourise(lab)
-        return ab_small, hint_ab, conf
+            return self._predict(f, small, hint_ab, conf)
+        if self.method.propagation == "flow":
+            return hint_ab
+        lab = np.dstack([small, np.zeros_like(small), np.zeros_like(small)])
+        return self._classical_for(f).colourise(lab)
 
     def _painted_hints(self, f: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """The painted keyframe ``f``'s chroma (and colour points over it) at full resolution, confidence 1."""
@@ -336,16 +352,43 @@ class FrameColouriser:
 
     def colourise(self, f: int, lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``f``: its L* (H, W) at full resolution -> final a*b* (H, W, 2) and hint confidence (H, W)."""
-        s = self.settings
+        return self.colourise_deferred(f, lightness)()
+
+    def colourise_deferred(self, f: int, lightness: np.ndarray) -> Callable[[], tuple[Any, Any]]:
+        """:meth:`colourise` in two parts: the working-size work now (the model's memory and the propagation
+        advance, in frame order), and the full-resolution finish (upsampling, the hint blend) as a function
+        returned to be called later, in any thread: a run calls it in a writer thread, beside the network's
+        next frame, and never for the frames it colours only to warm the memory up."""
+        return self.colourise_prepared(self.prepare(f, lightness))
+
+    def prepare(self, f: int, lightness: np.ndarray) -> Prepared:
+        """The first part of :meth:`colourise_deferred`: frame ``f``'s L* at working size and its propagated
+        hints. It does not touch the model's memory, so a run prepares the next frame in another thread
+        while the network colours this one; calls must come one at a time, in frame order."""
         small = resize_plane(lightness, self.shot.size)
         if f in self._small or (self.propagator is not None and f in self._on_disk):
             self._keep_small(f, small)  # the propagation reads it from here (a held missing frame is not kept)
-        ab_small, hint_ab, conf = self.colourise_small(f, small)
+        hint_ab, conf = self._hints(f, small)
+        return Prepared(f, small, lightness, hint_ab, conf)
+
+    def colourise_prepared(self, prepared: Prepared) -> Callable[[], tuple[Any, Any]]:
+        """The second part: the method's chroma at working size (the model's memory advances; frame order),
+        and the full-resolution finish as a function to call later, in any thread."""
+        f, small, lightness, hint_ab, conf = prepared
+        ab_small = self._ab_small(f, small, hint_ab, conf)
         if self.finisher is not None:
-            return self._finish_on_device(f, small, lightness, ab_small, hint_ab, conf)
+            on_device = self._finish_on_device(f, small, lightness, ab_small, hint_ab, conf)
+            return lambda: on_device
+        painted = f in self.painted and self.settings.ref_strength > 0
+        return functools.partial(self._finish, f, small, lightness, ab_small, hint_ab, conf, painted)
+
+    def _finish(self, f: int, small: np.ndarray, lightness: np.ndarray, ab_small: np.ndarray, hint_ab: np.ndarray,
+                conf: np.ndarray, painted: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The full-resolution part of :meth:`colourise` (reads nothing that a later frame changes)."""
+        s = self.settings
         ab = upsample_chroma(ab_small, small, lightness)
         height, width = lightness.shape
-        if f in self.painted and s.ref_strength > 0:
+        if painted:
             # The artist painted this very frame: its chroma is taken at full resolution, exactly.
             hint_full, conf_full = self._painted_hints(f, width, height)
         elif not conf.any() or s.ref_strength <= 0:

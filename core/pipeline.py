@@ -16,18 +16,20 @@ keeps complete frames on disk and restarts just before the first missing one, wa
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import colour, config, frameio, outputs, pixelops, references, sequence
-from .colouriser import FrameColouriser, ShotGeometry, as_numpy, frame_lightness, get_method
+from .colouriser import FrameColouriser, Prepared, ShotGeometry, as_numpy, frame_lightness, get_method
 from .colouriser import require_reference as require_method_reference
 from .errors import (
     Cancelled,
@@ -328,7 +330,11 @@ class ShotPipeline:
         to_write = set(plan.write)
         reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-read")
         writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kino-write")
+        # One thread prepares the next frame (working-size L*, the propagation's flow and reference matching)
+        # while the network colours this one: with a keyframe that work was a third of the calling thread's.
+        preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kino-prepare")
         reads: collections.deque[tuple[int, Future[frameio.Frame]]] = collections.deque()
+        ahead: collections.deque[tuple[int, frameio.Frame, int, float, Future[Prepared]]] = collections.deque()
         writes: collections.deque[tuple[int, float, Future[None]]] = collections.deque()
         queue = iter(plan.process)
 
@@ -351,6 +357,21 @@ class ShotPipeline:
                 yield JobEvent("frame", frame=f, index=index, total=total, status="done",
                                path=sequence.frame_path(plan.out_pattern, f), seconds=time.monotonic() - t0)
 
+        def colour_oldest() -> Iterator[JobEvent]:
+            """The network on the oldest prepared frame; its full-resolution finish goes to a writer."""
+            f, frame, nonfinite, t0, prepared = ahead.popleft()
+            cuts_before = len(colouriser.cut_frames)
+            finish = colouriser.colourise_prepared(prepared.result())
+            if f in to_write:
+                yield from self._frame_warnings(f, frame, nonfinite, len(colouriser.cut_frames) > cuts_before)
+                # The full-resolution work (upsampling, the hint blend, recombining with the luminance)
+                # runs in the writer threads, overlapping the network on the next frame (NumPy, OpenCV
+                # and the compiled kernels release the GIL).
+                writes.append((f, t0, writer.submit(self._finish_and_write, sequence.frame_path(plan.out_pattern, f),
+                                                    frame, finish, (frame.height, frame.width), cs,
+                                                    shot.max_linear)))
+            yield from finish_write(block=False)
+
         try:
             submit_reads()
             while reads:
@@ -372,17 +393,11 @@ class ShotPipeline:
                     yield JobEvent("frame", frame=f, index=index, total=total, status="failed", message=str(exc))
                     continue
                 submit_reads()
-                cuts_before = len(colouriser.cut_frames)
-                ab, confidence = colouriser.colourise(f, lightness)
-                if f in to_write:
-                    yield from self._frame_warnings(f, frame, nonfinite, len(colouriser.cut_frames) > cuts_before)
-                    extra = {"confidence": as_numpy(None, confidence, lightness.shape)[1]} if s.confidence_aov else None
-                    # Recombining with the luminance is the heaviest full-resolution step: it runs in the
-                    # writer threads, overlapping the network on the next frame (NumPy releases the GIL).
-                    writes.append((f, t0, writer.submit(self._recombine_and_write,
-                                                        sequence.frame_path(plan.out_pattern, f), frame, ab, cs,
-                                                        shot.max_linear, extra)))
-                yield from finish_write(block=False)
+                ahead.append((f, frame, nonfinite, t0, preparer.submit(colouriser.prepare, f, lightness)))
+                if len(ahead) > 1:  # the next frame is being prepared: colour this one meanwhile
+                    yield from colour_oldest()
+            while ahead:
+                yield from colour_oldest()
             yield from finish_write(block=True)
             # The propagation's warnings (stretches of frames no keyframe reaches, keyframes not on disk) come
             # after the frames: its cut scan then judges the frames the run has read instead of decoding
@@ -398,6 +413,7 @@ class ShotPipeline:
                 except KinochromeError:
                     pass
             reader.shutdown(wait=True, cancel_futures=True)
+            preparer.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True)
 
     def _frame_warnings(self, f: int, frame: frameio.Frame, nonfinite: int, cut: bool) -> Iterator[JobEvent]:
@@ -410,6 +426,14 @@ class ShotPipeline:
             message = f"{frame.path}: {nonfinite} NaN/Inf pixels passed through unchanged"
             self.warnings.append(message)
             yield JobEvent("warning", frame=f, message=message)
+
+    def _finish_and_write(self, path: str, frame: frameio.Frame, finish: Callable[[], tuple[Any, Any]],
+                          shape: tuple[int, int], cs: str, max_linear: float | None) -> None:
+        """A frame's full-resolution chroma (``finish``: :meth:`Colouriser.colourise_deferred`'s), then
+        :meth:`_recombine_and_write` (runs in a writer thread)."""
+        ab, confidence = finish()
+        extra = {"confidence": as_numpy(None, confidence, shape)[1]} if self.settings.confidence_aov else None
+        self._recombine_and_write(path, frame, ab, cs, max_linear, extra)
 
     def _recombine_and_write(self, path: str, frame: frameio.Frame, ab: np.ndarray, cs: str,
                              max_linear: float | None, extra: dict[str, np.ndarray] | None) -> None:
@@ -448,6 +472,11 @@ def background_model_load(settings: JobSettings) -> Future | None:
             future.set_result(load_model(settings.model, settings.device))
         except BaseException as exc:  # noqa: BLE001 - handed to the run through the future
             future.set_exception(exc)
+            return
+        # The recombination's compiled kernels next, while the first frame is read and coloured. A failure
+        # here meets the run again on its first frame, where it is reported.
+        with contextlib.suppress(Exception):
+            pixelops.warm_up()
 
     threading.Thread(target=load, name="kino-model-load", daemon=True).start()
     return future
@@ -477,7 +506,7 @@ def read_prepared(path: str, layer: str | None, frame: int, colourspace: str,
     ``size``: the shot's (width, height); a frame of another size is refused from its header, before decoding.
     """
     f = frameio.read_frame(path, layer, frame, size=size)
-    lightness, nonfinite = colour.lightness_and_nonfinite(frameio.straight_rgb(f), colourspace)
+    lightness, nonfinite = pixelops.lightness_and_nonfinite(frameio.straight_rgb(f), colourspace)
     return f, lightness, nonfinite
 
 
@@ -512,7 +541,7 @@ def preview_frame(settings: JobSettings, frame: int) -> tuple[np.ndarray, np.nda
             _, lightness, _ = read_prepared(disk.path(src), s.layer, src, cs)
             colouriser.colourise_small(n, resize_plane(lightness, size))
     straight = frameio.straight_rgb(f)
-    ab, _ = as_numpy(*colouriser.colourise(frame, colour.lightness_and_nonfinite(straight, cs)[0]),
+    ab, _ = as_numpy(*colouriser.colourise(frame, pixelops.lightness_and_nonfinite(straight, cs)[0]),
                      (f.height, f.width))
     storage = colour.storage_type(f, s.out_bit_depth)
     rgb = pixelops.recombine_planar(straight, ab, cs, colour.encoded_max_linear(f, cs, s.out_bit_depth),

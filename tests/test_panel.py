@@ -336,14 +336,14 @@ def test_cancel_mid_run_stops_within_one_frame(qtbot, panel, tmp_path, make_sequ
         tokens.append(cancel)
         init(self, settings, cancel)
 
-    colourise = colouriser.FrameColouriser.colourise
+    colourise = colouriser.FrameColouriser.colourise_prepared  # a frame's colouring (the next is prepared ahead)
 
-    def counting(self, f, *args, **kwargs):
-        started.append((f, tokens[-1].cancelled))
-        return colourise(self, f, *args, **kwargs)
+    def counting(self, prepared, *args, **kwargs):
+        started.append((prepared.frame, tokens[-1].cancelled))
+        return colourise(self, prepared, *args, **kwargs)
 
     monkeypatch.setattr(pipeline.ShotPipeline, "__init__", keep_token)
-    monkeypatch.setattr(colouriser.FrameColouriser, "colourise", counting)
+    monkeypatch.setattr(colouriser.FrameColouriser, "colourise_prepared", counting)
     at_cancel: list[int] = []
 
     def cancel_on_first(frame: int, status: str) -> None:

@@ -54,10 +54,11 @@ class Colouriser:
         self.device = device
         self.name = name
         self._state: tuple[torch.Tensor, torch.Tensor] | None = None
-        # the semantic trunk's output for the last lightness :meth:`features` saw: it depends on the lightness
-        # alone, so the frame's :meth:`predict_ab` that follows (with the hints matched on those features)
-        # reuses it instead of running the trunk again
-        self._trunk: tuple[np.ndarray, list[torch.Tensor]] | None = None
+        # the semantic trunk's outputs for the last lightnesses :meth:`features` saw: they depend on the
+        # lightness alone, so the frame's :meth:`predict_ab` that follows (with the hints matched on those
+        # features) reuses its own instead of running the trunk again. Two are kept: a run matches the next
+        # frame (in another thread) while the network colours this one.
+        self._trunks: list[tuple[np.ndarray, list[torch.Tensor]]] = []
 
     def reset_state(self) -> None:
         """Forget the colour memory (start of a shot, after a cut)."""
@@ -111,12 +112,13 @@ class Colouriser:
 
     def _trunk_for(self, lightness: np.ndarray) -> list[torch.Tensor] | None:
         """The kept trunk output when it was computed from this very lightness (same values), else None."""
-        kept, self._trunk = self._trunk, None  # one use: the next frame's features replace it anyway
-        if kept is None:
-            return None
-        seen, semantic = kept
-        same = seen.shape == np.shape(lightness) and np.array_equal(seen, np.asarray(lightness, dtype=np.float32))
-        return semantic if same else None
+        for kept in list(self._trunks):
+            seen, semantic = kept
+            if seen.shape == np.shape(lightness) and np.array_equal(seen, np.asarray(lightness, dtype=np.float32)):
+                # one use; by identity (a race with the other thread's features() costs a trunk pass at most)
+                self._trunks = [t for t in self._trunks if t is not kept]
+                return semantic
+        return None
 
     def features(self, lightness: np.ndarray) -> np.ndarray:
         """Encoder features for exemplar matching: ``(ceil(H/4), ceil(W/4), C)`` float32.
@@ -131,7 +133,7 @@ class Colouriser:
             if self.net.semantic is not None:
                 # the pretrained trunk's 1/8 and 1/16 features: a sky finds a sky by meaning, not by texture
                 s = self.net.semantic_features(x)
-                self._trunk = (np.array(lightness, dtype=np.float32, copy=True), s)
+                self._trunks = [*self._trunks[-1:], (np.array(lightness, dtype=np.float32, copy=True), s)]
                 f3, f4 = s[1].float(), s[2].float()
                 size = (x.shape[-2] // 4, x.shape[-1] // 4)
                 f3 = torch.nn.functional.interpolate(f3, size=size, mode="bilinear", align_corners=False)
