@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 import OpenImageIO as oiio
 
-from kinochrome.core import frameio, sequence
+from kinochrome.core import frameio, memory, sequence
 from kinochrome.core.job import JobSettings, run_job
 from kinochrome.core.lab import REC709_LUMA, srgb_to_linear
 from kinochrome.core.session import Keyframe
@@ -136,7 +136,8 @@ def peak_rss_mb(pattern: str, out_dir: Path, device: str) -> float:
     """Peak RSS (MB) of a separate process colourising the shot automatically."""
     # VmHWM of the child itself: ru_maxrss would include the pages of this (large) parent that the child
     # inherited at fork, before exec.
-    code = ("import sys; from kinochrome.core.job import JobSettings, run_job; "
+    code = ("import sys; from kinochrome.core import memory; memory.tune_allocator(); "  # as the CLI's process
+            "from kinochrome.core.job import JobSettings, run_job; "
             "run_job(JobSettings(input=sys.argv[1], output=sys.argv[2], device=sys.argv[3], mode='overwrite')); "
             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     done = subprocess.run([sys.executable, "-c", code, pattern, str(out_dir / "shot.####.exr"), device],
@@ -191,6 +192,8 @@ def machine() -> str:
 
 
 def main() -> int:
+    # Runs colourise in this process, as the `kinochrome` command does in its own: the same allocator set-up.
+    memory.tune_allocator()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1k,2k,4k")
     parser.add_argument("--formats", default="exr,dpx")
@@ -324,7 +327,7 @@ def write_report(path: Path, rows: list[dict], rss: list[dict], args: argparse.N
                        f"frame {startup['first_frame_s']:.2f} s after the process starts and exits after "
                        f"{startup['exit_s']:.2f} s (median of {len(startup['raw'])}).")]
     if rss:
-        lines += ["", "Peak resident memory of a process colourising a 1K half EXR shot automatically:", "",
+        lines += ["", "Peak resident memory of a process colourising a 1K half EXR shot automatically (allocator set as the `kinochrome` command sets it, `core/memory.py`):", "",
                   "| frames | peak RSS (MB), median | runs (MB) |", "|---|---|---|"]
         lines += [f"| {r['frames']} | {r['peak_rss_mb']:.0f} | "
                   f"{', '.join(f'{x:.0f}' for x in r.get('raw_mb', [r['peak_rss_mb']]))} |" for r in rss]

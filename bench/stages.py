@@ -112,9 +112,14 @@ def _targets() -> list[tuple[Any, str, str]]:
     except ImportError:  # profiling a checkout from before the speed work
         pixelops = None
     for owner, attr, stage in ((pixelops, "recombine_planar", "recombination"),
+                               (pixelops, "lightness_and_nonfinite", "L* and checks"),
                                (references, "compose_ab", "hint composition"),
+                               (colouriser.FrameColouriser, "colourise_deferred", "hint composition"),
+                               (colouriser.FrameColouriser, "prepare", "hint composition"),
+                               (colouriser.FrameColouriser, "colourise_prepared", "hint composition"),
+                               (colouriser.FrameColouriser, "_finish", "hint composition"),
                                (pipeline, "read_prepared", "L* and checks")):
-        if owner is not None and hasattr(owner, attr):
+        if owner is not None and attr in vars(owner):
             targets.append((owner, attr, stage))
     return targets
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, memory
 from .errors import KinochromeError, UsageError
 from .job import JobSettings
 from .report import run_with_reporting
@@ -340,6 +340,7 @@ def run_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    memory.tune_allocator()  # this process is ours (not a host's): keep frame buffers for reuse
     parser, _ = build_parser()
     return run_parser(parser, argv)
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from kinochrome.core import memory
 from kinochrome.core.cli import build_parser, run_parser
 from kinochrome.core.errors import UsageError
 
@@ -18,6 +19,7 @@ def _missing_extra(name: str, extra: str, error: Exception) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    memory.tune_allocator()  # this process is ours (not a host's): keep frame buffers for reuse
     parser, sub = build_parser()
     try:
         from kinochrome.plugin import farm

@@ -78,8 +78,12 @@ def options_from_args(args: argparse.Namespace) -> RunOptions:
 
 
 def run_job_file(path: str) -> int:
-    """Run one job from a JSON settings file, printing JobEvents as JSON lines on stdout."""
+    """Run one job from a JSON settings file, printing JobEvents as JSON lines on stdout (in a process of
+    its own, the venv's Python: the allocator is tuned for frame buffers)."""
+    from kinochrome.core import memory
     from kinochrome.core.job import JobSettings, run_job
+
+    memory.tune_allocator()
 
     with open(path, encoding="utf-8") as handle:
         settings = JobSettings.from_dict(json.load(handle), path)
