@@ -388,6 +388,9 @@ class ShotPipeline:
                     submit_reads()
                     if s.on_error != "skip" or f not in to_write:
                         raise
+                    while ahead:  # the frames before it first, so that events stay in frame order
+                        yield from colour_oldest()
+                    yield from finish_write(block=True)
                     index += 1
                     self.summary.failed.append((f, str(exc)))
                     yield JobEvent("frame", frame=f, index=index, total=total, status="failed", message=str(exc))

@@ -193,6 +193,23 @@ def test_corrupt_frame_error_and_skip(tmp_path, make_sequence, reference, capsys
     assert Path(bad).read_bytes() == data[: len(data) // 3], "the source was touched"
 
 
+def test_skipped_frame_events_stay_in_frame_order(tmp_path, make_sequence, reference):
+    """The next frame is prepared while this one is coloured: a frame that fails to read is reported after the
+    frames before it, and the run goes on."""
+    from kinochrome.core.job import JobSettings, run_job
+    from kinochrome.core.session import Keyframe
+
+    pattern = make_sequence(tmp_path / "in", n=5)
+    bad = sequence.frame_path(pattern, 1003)
+    Path(bad).write_bytes(Path(bad).read_bytes()[:200])
+    events = []
+    settings = JobSettings(input=pattern, output=str(tmp_path / "out" / "shot.####.exr"), method="reinhard",
+                           keyframes=[Keyframe(frame=1001, reference=reference)], on_error="skip")
+    run_job(settings, events.append)
+    frames = [(e.frame, e.status) for e in events if e.kind == "frame"]
+    assert frames == [(1001, "done"), (1002, "done"), (1003, "failed"), (1004, "done"), (1005, "done")]
+
+
 def test_resolution_change_mid_shot(tmp_path, make_sequence, reference, capsys):
     pattern = make_sequence(tmp_path / "in", n=3)
     make_sequence(tmp_path / "other", n=3, size=(32, 24))
