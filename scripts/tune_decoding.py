@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
             print(f"beta {beta} T {model.net.temperature:.2f}: n {len(photos)} gray {np.mean(gray):.2f} "
                   f"auto {np.mean(auto):.2f} diff {np.mean(auto) - np.mean(gray):+.2f} "
                   f"below {np.mean(np.array(auto) < np.array(gray)):.0%} "
-                  f"colourful {np.mean(colour) / np.mean(truth_colour):.2f}", flush=True)
+                  f"colourful {np.mean(colour) / np.mean(truth_colour):.3f}", flush=True)
     return 0
 
 
