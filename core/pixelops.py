@@ -8,7 +8,7 @@ luminance, for the encodings :mod:`colour` computes analytically:
   with NumPy's own ``exp``/``log``/``cbrt``/sRGB curves between them. The arithmetic is the reference's,
   operation for operation, so the results are identical bit for bit (tests/test_pixelops.py); a band
   with a NaN/Inf pixel or chroma goes through the reference itself. A 2K 10-bit Cineon frame: 200 ms
-  with NumPy planes, ~70 ms here (one thread).
+  with NumPy planes, ~80 ms here (one thread).
 * torch tensor ops (:mod:`kinochrome.core.pixels_torch`), for ``--device cuda``: the same arithmetic on
   the GPU, matching the reference to float rounding (torch's own ``**``, ``exp``, ``log``, cube root).
 
