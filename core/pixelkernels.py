@@ -37,7 +37,25 @@ _CK, _CB, _COFF = F(_colour._CIN_K), F(_colour._CIN_B), F(_colour._CIN_OFFSET)
 _C1MOFF, _CMIN = F(1.0 - _colour._CIN_OFFSET), F(1e-12)
 _INF = F(np.inf)
 
-_JIT = {"nogil": True, "cache": True, "error_model": "numpy", "fastmath": False}
+
+
+def _probe() -> int:
+    return 0
+
+
+def _can_cache() -> bool:
+    """Whether numba can keep compiled kernels on disk for this file. It refuses ``cache=True`` (a RuntimeError
+    when the function is decorated, i.e. on import) where neither this package's folder nor the user's cache
+    folder is writable: a read-only shared install run by a farm account without a home. There the kernels
+    are compiled in each process instead (~2 s), and ``NUMBA_CACHE_DIR`` can name a writable folder."""
+    try:
+        numba.njit(cache=True)(_probe)
+    except RuntimeError:
+        return False
+    return True
+
+
+_JIT = {"nogil": True, "cache": _can_cache(), "error_model": "numpy", "fastmath": False}
 
 
 @numba.njit(**_JIT)

@@ -176,3 +176,28 @@ def test_compiled_lightness_is_the_reference_bit_for_bit(colourspace, edges, gra
     assert got.shape == expected.shape == encoded.shape[:-1] and got.dtype == np.float32
     assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
     assert bad == expected_bad == (2 if edges else 0)
+
+
+def test_kernels_work_where_numba_cannot_cache_them(tmp_path):
+    """A read-only install run by an account without a writable home: numba finds nowhere to keep compiled
+    code and refuses cache=True on import. The kernels must still load (compiled per process) and give the
+    reference's values. Simulated in a fresh process by leaving numba no cache locator (as root, folder
+    permissions cannot be used to make one fail)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numba.core.caching as c; c.CacheImpl._locator_classes = []\n"
+        "import numpy as np\n"
+        "from kinochrome.core import colour, pixelkernels, pixelops\n"
+        "assert pixelkernels._JIT['cache'] is False\n"
+        "rng = np.random.default_rng(1)\n"
+        "x = rng.random((1, 500, 3)).astype(np.float32); ab = rng.normal(0, 30, (1, 500, 2)).astype(np.float32)\n"
+        "m = float(colour.to_linear(np.ones((1, 3)), 'Cineon log').min())\n"
+        "got = pixelops.recombine_planar(x, ab, 'Cineon log', m, quantise='uint10')\n"
+        "want = colour.recombine_chroma(x, ab, 'Cineon log', m, quantise='uint10')\n"
+        "assert np.array_equal(got, want)\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                          cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
