@@ -114,7 +114,6 @@ def _targets() -> list[tuple[Any, str, str]]:
     for owner, attr, stage in ((pixelops, "recombine_planar", "recombination"),
                                (pixelops, "lightness_and_nonfinite", "L* and checks"),
                                (references, "compose_ab", "hint composition"),
-                               (colouriser.FrameColouriser, "colourise_deferred", "hint composition"),
                                (colouriser.FrameColouriser, "prepare", "hint composition"),
                                (colouriser.FrameColouriser, "colourise_prepared", "hint composition"),
                                (colouriser.FrameColouriser, "_finish", "hint composition"),

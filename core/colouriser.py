@@ -351,18 +351,15 @@ class FrameColouriser:
         return finisher.compose(ab, hint_ab, conf, s.ref_strength)
 
     def colourise(self, f: int, lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frame ``f``: its L* (H, W) at full resolution -> final a*b* (H, W, 2) and hint confidence (H, W)."""
-        return self.colourise_deferred(f, lightness)()
+        """Frame ``f``: its L* (H, W) at full resolution -> final a*b* (H, W, 2) and hint confidence (H, W).
 
-    def colourise_deferred(self, f: int, lightness: np.ndarray) -> Callable[[], tuple[Any, Any]]:
-        """:meth:`colourise` in two parts: the working-size work now (the model's memory and the propagation
-        advance, in frame order), and the full-resolution finish (upsampling, the hint blend) as a function
-        returned to be called later, in any thread: a run calls it in a writer thread, beside the network's
-        next frame, and never for the frames it colours only to warm the memory up."""
-        return self.colourise_prepared(self.prepare(f, lightness))
+        A run calls its parts itself: :meth:`prepare` (one frame ahead, in its own thread),
+        :meth:`colourise_prepared` (the network, in frame order) and the returned finish (full resolution, in a
+        writer thread, and never for the frames coloured only to warm the memory up)."""
+        return self.colourise_prepared(self.prepare(f, lightness))()
 
     def prepare(self, f: int, lightness: np.ndarray) -> Prepared:
-        """The first part of :meth:`colourise_deferred`: frame ``f``'s L* at working size and its propagated
+        """The first part of :meth:`colourise`: frame ``f``'s L* at working size and its propagated
         hints. It does not touch the model's memory, so a run prepares the next frame in another thread
         while the network colours this one; calls must come one at a time, in frame order."""
         small = resize_plane(lightness, self.shot.size)

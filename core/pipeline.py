@@ -432,7 +432,7 @@ class ShotPipeline:
 
     def _finish_and_write(self, path: str, frame: frameio.Frame, finish: Callable[[], tuple[Any, Any]],
                           shape: tuple[int, int], cs: str, max_linear: float | None) -> None:
-        """A frame's full-resolution chroma (``finish``: :meth:`Colouriser.colourise_deferred`'s), then
+        """A frame's full-resolution chroma (``finish``: :meth:`FrameColouriser.colourise_prepared`'s), then
         :meth:`_recombine_and_write` (runs in a writer thread)."""
         ab, confidence = finish()
         extra = {"confidence": as_numpy(None, confidence, shape)[1]} if self.settings.confidence_aov else None

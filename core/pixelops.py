@@ -73,7 +73,7 @@ def recombine_planar(encoded_in: np.ndarray, ab: np.ndarray, colourspace: str, m
     if quantised:
         levels = _colour._levels(quantise)
         lut = _colour._decode_lut(kind, quantise)
-        values = np.arange(int(levels) + 1, dtype=np.float32) / np.float32(levels)  # what code / levels gives
+        values = _colour._from_codes(np.arange(int(levels) + 1), quantise)  # each code's stored value
     for start in range(0, flat_in.shape[0], NUMPY_BAND):
         band = slice(start, start + NUMPY_BAND)
         band_in, band_ab, band_out = flat_in[band], flat_ab[band], out[band]
