@@ -163,11 +163,11 @@ class KinoNet(nn.Module):
 
     def semantic_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``x (N, 4, H, W)`` -> the pretrained trunk's ``[s4, s8, s16, s32]`` for the lightness channel
-        (replicated to RGB, normalised as the ImageNet weights expect). Frozen: no gradient is recorded."""
+        (replicated to RGB, normalised as the ImageNet weights expect). Gradients are recorded only through the
+        blocks a training run unfroze (:meth:`EfficientNetLite.unfreeze_last`)."""
         assert self.semantic is not None
         rgb = ((x[:, 0:1] - 0.5) / 0.5).expand(-1, 3, -1, -1)
-        with torch.no_grad():
-            return self.semantic(rgb)
+        return self.semantic(rgb)
 
     def encode(self, x: torch.Tensor, semantic: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
         """``x (N, 4, H, W)`` -> encoder features at 1, 1/2, 1/4, 1/8, 1/16 (the last with scene context).

@@ -16,6 +16,7 @@ encoder weights inside its safetensors file, converted, so nothing is unpickled 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
@@ -116,7 +117,9 @@ class EfficientNetLite(nn.Module):
     """The EfficientNet-Lite trunk. ``forward(x (N, 3, H, W))`` -> ``[f4, f8, f16, f32]`` (see module doc).
 
     Frozen by :meth:`freeze`: no gradients, and BatchNorm stays in eval mode whatever ``train()`` says, so the
-    ImageNet statistics are kept.
+    ImageNet statistics are kept. :meth:`unfreeze_last` lets training adapt the last blocks (the coarse, most
+    ImageNet-specific stages) to lightness-only input; BatchNorm statistics stay ImageNet's even then (batches
+    of 8-16 crops would give noisy ones), only the weights and BatchNorm's affine parameters learn.
     """
 
     def __init__(self, variant: str = "lite0"):
@@ -133,20 +136,42 @@ class EfficientNetLite(nn.Module):
                 self._taps.append(len(blocks) - 1)
         self._blocks = nn.ModuleList(blocks)
         self.frozen = False
+        #: index of the first block that takes gradients (len(blocks) = none: the whole trunk frozen)
+        self.trainable_from = 0
 
     def freeze(self) -> EfficientNetLite:
         self.frozen = True
+        self.trainable_from = len(self._blocks)
         for p in self.parameters():
             p.requires_grad_(False)
         return self.eval()
+
+    def unfreeze_last(self, n_blocks: int) -> EfficientNetLite:
+        """Let the last ``n_blocks`` MBConv blocks (0..len(blocks)) learn; the rest stay frozen. BatchNorm keeps
+        its ImageNet statistics (eval mode) throughout."""
+        if not 0 <= n_blocks <= len(self._blocks):
+            raise UsageError(f"unfreeze_blocks: {n_blocks} is not between 0 and {len(self._blocks)} "
+                             f"(the {self.variant} trunk's blocks)")
+        self.freeze()
+        self.trainable_from = len(self._blocks) - n_blocks
+        for block in self._blocks[self.trainable_from:]:
+            for p in block.parameters():
+                p.requires_grad_(True)
+        return self
 
     def train(self, mode: bool = True) -> EfficientNetLite:
         return super().train(mode and not self.frozen)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        y = F.relu6(self._bn0(self._conv_stem(x)))
         out = []
-        for i, block in enumerate(self._blocks):
+        # the frozen part records no graph: its activations at 1/2..1/8 resolution are most of the memory
+        with torch.no_grad() if self.frozen else contextlib.nullcontext():
+            y = F.relu6(self._bn0(self._conv_stem(x)))
+            for i, block in enumerate(self._blocks[:self.trainable_from]):
+                y = block(y)
+                if i in self._taps:
+                    out.append(y)
+        for i, block in enumerate(self._blocks[self.trainable_from:], self.trainable_from):
             y = block(y)
             if i in self._taps:
                 out.append(y)

@@ -64,6 +64,9 @@ DEFAULTS: dict = {
     "output_dir": None,
     "init_from": None,
     "holdout_photos": 0,
+    # the semantic trunk's last N MBConv blocks learn (0 = frozen), at lr x trunk_lr_scale
+    "unfreeze_blocks": 0,
+    "trunk_lr_scale": 0.1,
 }
 
 
@@ -100,6 +103,10 @@ def _check_config(path: Path, user: dict) -> None:
                 raise _type_error(path, key, "a number", value)
         elif not isinstance(value, type(default)):
             raise _type_error(path, key, f"a {type(default).__name__}", value)
+    if "unfreeze_blocks" in user and user["unfreeze_blocks"] < 0:
+        raise _type_error(path, "unfreeze_blocks", "0 or more (trunk blocks to train)", user["unfreeze_blocks"])
+    if "trunk_lr_scale" in user and user["trunk_lr_scale"] <= 0:
+        raise _type_error(path, "trunk_lr_scale", "a positive number", user["trunk_lr_scale"])
     for key in ("steps", "seq_len", "batch", "crop", "long_side"):
         if key in user and user[key] < 1:
             raise _type_error(path, key, "a positive integer", user[key])
@@ -437,7 +444,17 @@ def _build(cfg: dict, config_path: Path, out: Path, bins: np.ndarray, weights: n
         net.semantic.load_state_dict(pretrained_state(variant))
         summary["semantic_encoder"] = semantic_provenance(variant)
     loss_fn = ColourLoss(torch.from_numpy(bins), torch.from_numpy(weights), cfg["l1"], cfg["hint_l1"])
-    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"], betas=(0.9, 0.99))
+    if cfg["unfreeze_blocks"]:
+        if net.semantic is None:
+            raise UsageError(f"{config_path}: unfreeze_blocks needs a semantic trunk (model.semantic)")
+        try:
+            net.semantic.unfreeze_last(cfg["unfreeze_blocks"])
+        except UsageError as exc:
+            raise UsageError(f"{config_path}: {exc}") from None
+        summary["semantic_encoder"] = {**summary.get("semantic_encoder", {}), "frozen": False,
+                                       "trained_blocks": cfg["unfreeze_blocks"],
+                                       "trunk_lr_scale": cfg["trunk_lr_scale"]}
+    opt = torch.optim.Adam(param_groups(net, cfg["trunk_lr_scale"]), lr=cfg["lr"], betas=(0.9, 0.99))
     state = {"step": 0, "elapsed": 0.0, "best_val": None, "git_commit": git_commit()}
     if cfg["init_from"] and not resume:
         source = _resolve(cfg["init_from"], config_path)
@@ -450,6 +467,19 @@ def _build(cfg: dict, config_path: Path, out: Path, bins: np.ndarray, weights: n
         tqdm.write(f"resumed at step {state['step']}")
     net.train()
     return net, opt, loss_fn, state
+
+
+def param_groups(net: KinoNet, trunk_lr_scale: float) -> list[dict]:
+    """``net``'s parameters as Adam groups, each with an ``lr_scale``: the semantic trunk's at
+    ``trunk_lr_scale``, the rest at 1. The groups are the contiguous runs of ``named_parameters()``, so the
+    optimiser's parameter index (how moments are saved and matched by name) stays that order."""
+    groups: list[dict] = []
+    for name, p in net.named_parameters():
+        scale = trunk_lr_scale if name.startswith("semantic.") else 1.0
+        if not groups or groups[-1]["lr_scale"] != scale:
+            groups.append({"params": [], "lr_scale": scale})
+        groups[-1]["params"].append(p)
+    return groups
 
 
 def _train_step(net: KinoNet, opt: torch.optim.Optimizer, loss_fn: ColourLoss, parts: list, cfg: dict
@@ -527,7 +557,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
         if cfg["batch_single"]:
             parts.append(singles.batch(rng, cfg["batch_single"]))
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg, state["elapsed"])
+            group["lr"] = lr_at(step, cfg, state["elapsed"]) * group.get("lr_scale", 1.0)
         losses, total_frames = _train_step(net, opt, loss_fn, parts, cfg)
         for k, v in losses.items():
             running[k] = 0.98 * running.get(k, v) + 0.02 * v
