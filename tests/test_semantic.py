@@ -62,6 +62,30 @@ def test_the_encoder_is_frozen_and_keeps_its_imagenet_statistics():
         assert torch.equal(value, before[key]), key
 
 
+def test_unfrozen_last_blocks_learn_while_the_rest_and_the_statistics_stay():
+    torch.manual_seed(0)
+    net = KinoNet(SEMANTIC_TINY, _bins())
+    net.semantic.load_state_dict(pretrained_state("lite0"))
+    net.semantic.unfreeze_last(3)
+    before = {k: v.clone() for k, v in net.semantic.state_dict().items()}
+    net.train()
+    assert not net.semantic.training                  # BatchNorm keeps ImageNet's statistics
+    logits, ab, _, _ = net.forward_sequence(torch.rand(1, 2, 4, 64, 64))
+    (logits.mean() + ab.mean()).backward()
+    blocks = net.semantic._blocks
+    assert net.semantic._conv_stem.weight.grad is None
+    assert all(p.grad is None for b in blocks[:-3] for p in b.parameters())
+    assert all(p.grad is not None for b in blocks[-3:] for p in b.parameters())
+    for key, value in net.semantic.state_dict().items():
+        if "running" in key:
+            assert torch.equal(value, before[key]), key
+
+
+def test_unfreezing_more_blocks_than_the_trunk_has_is_refused():
+    with pytest.raises(UsageError, match="unfreeze_blocks: 17 is not between 0 and 16"):
+        EfficientNetLite("lite0").unfreeze_last(17)
+
+
 def test_a_semantic_model_saves_and_loads_and_old_cards_still_load(tmp_path):
     torch.manual_seed(0)
     net = KinoNet(SEMANTIC_TINY, _bins()).eval()

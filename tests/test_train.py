@@ -168,6 +168,8 @@ def test_resume_without_checkpoint(data_dir, tmp_path):
     ('{"hints": {"p_point": 0.5}}', "hints: unknown keys ['p_point']"),
     ('{"val_clips": "clip_b"}', "val_clips: expected a list"),
     ('{"max_minutes": "soon"}', "max_minutes: expected null or a number"),
+    ('{"unfreeze_blocks": -1}', "unfreeze_blocks: expected 0 or more"),
+    ('{"trunk_lr_scale": 0}', "trunk_lr_scale: expected a positive number"),
 ])
 def test_bad_config(tmp_path, text, words):
     path = tmp_path / "bad.json"
@@ -302,3 +304,55 @@ def test_fine_tuning_from_an_unusable_source_is_an_error(data_dir, tmp_path):
     with pytest.raises(ModelError, match="missing.safetensors.*not found"):
         init_from_weights(plain, tmp_path / "missing.safetensors", bins)
 
+
+
+def test_a_run_can_fine_tune_the_trunks_last_blocks_at_a_scaled_rate(data_dir, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from kinochrome.core.model.semantic import pretrained_state
+
+    cfg = _config(data_dir, tmp_path, steps=2)
+    data = json.loads(cfg.read_text())
+    cfg.write_text(json.dumps({**data, "model": {**TINY_CONFIG, "semantic": "lite0"}, "crop": 64,
+                               "unfreeze_blocks": 2, "trunk_lr_scale": 0.5}))
+    last = train(cfg).parent / "last.safetensors"
+    imagenet, trained = pretrained_state("lite0"), load_file(str(last))
+    changed = {k.split(".")[1] for k in imagenet if k.startswith("_blocks.")
+               and not torch.equal(trained[f"semantic.{k}"], imagenet[k])}
+    assert changed == {"14", "15"}                   # the last two of Lite0's 16 blocks, nothing before them
+    assert all(torch.equal(trained[f"semantic.{k}"], v) for k, v in imagenet.items() if "running" in k)
+    card = json.loads(last.with_suffix(".json").read_text())
+    assert card["training"]["semantic_encoder"]["trained_blocks"] == 2
+    assert not card["training"]["semantic_encoder"]["frozen"]
+    # resuming rebuilds the same Adam groups, so the saved moments go back to their parameters
+    cfg.write_text(cfg.read_text().replace('"steps": 2', '"steps": 3'))
+    train(cfg, resume=True)
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 3
+
+
+def test_adam_groups_keep_the_parameter_order_and_scale_only_the_trunk():
+    import torch
+
+    from kinochrome.core.model.network import KinoNet
+    from kinochrome.core.model.train import param_groups
+
+    net = KinoNet({**TINY_CONFIG, "semantic": "lite0"}, torch.zeros(4, 2))
+    groups = param_groups(net, 0.1)
+    assert [id(p) for g in groups for p in g["params"]] == [id(p) for p in net.parameters()]
+    names = {id(p): n for n, p in net.named_parameters()}
+    for g in groups:
+        assert all(names[id(p)].startswith("semantic.") == (g["lr_scale"] == 0.1) for p in g["params"])
+    assert len(groups) == 3                          # before the trunk, the trunk, after it
+
+
+@pytest.mark.parametrize("model, unfreeze, words", [
+    (TINY_CONFIG, 2, "unfreeze_blocks needs a semantic trunk"),
+    ({**TINY_CONFIG, "semantic": "lite0"}, 40, "unfreeze_blocks: 40 is not between 0 and 16"),
+])
+def test_unfreezing_what_is_not_there_is_one_line_naming_the_config(data_dir, tmp_path, model, unfreeze, words):
+    cfg = _config(data_dir, tmp_path, steps=1)
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model": model, "unfreeze_blocks": unfreeze}))
+    with pytest.raises(UsageError) as err:
+        train(cfg)
+    assert str(err.value).startswith(f"{cfg}: ") and words in str(err.value) and "\n" not in str(err.value)
