@@ -23,36 +23,50 @@ from kinochrome.core.model.data import read_rgb
 PHOTOS = Path(__file__).resolve().parents[1].parent / "shared/data/train/photos"
 
 
+def load_split(model, split: str, count: int) -> list[np.ndarray]:
+    """The first ``count`` of ``model``'s held-out photos in ``split`` ("tune" or "test"), sRGB float (H, W, 3)
+    at a 384 px long side."""
+    held = model.card["training"]["heldout_photos"]
+    names = [n for n in held if photo_split(n) == split][:count]
+    return [read_rgb(PHOTOS / n, 384).astype(np.float32) / 255 for n in names]
+
+
+def score(model, photos: list[np.ndarray], beta: float, temp: float = 0.0) -> dict[str, np.ndarray]:
+    """Automatic mode at prior correction ``beta`` and temperature ``temp`` (0 = the trained T), state reset per
+    photo -> per-photo arrays ``gray``, ``auto`` (PSNR, dB), ``colour``, ``truth_colour`` (colourfulness)."""
+    weights = torch.tensor(model.card["rebalance_weights"])
+    model.net.logit_bias = -beta * torch.log(weights)
+    if temp:
+        model.net.temperature = temp
+    out: dict[str, list[float]] = {"gray": [], "auto": [], "colour": [], "truth_colour": []}
+    for rgb in photos:
+        lab = srgb_to_lab(rgb)
+        model.reset_state()
+        ab = model.predict_ab(lab[..., 0])
+        pred = np.clip(lab_to_srgb(np.dstack([lab[..., 0], ab])), 0, 1)
+        flat = np.clip(lab_to_srgb(np.dstack([lab[..., 0], np.zeros_like(ab)])), 0, 1)
+        out["gray"].append(metrics.psnr(flat, rgb))
+        out["auto"].append(metrics.psnr(pred, rgb))
+        out["colour"].append(metrics.colourfulness(pred))
+        out["truth_colour"].append(metrics.colourfulness(rgb))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
 def main(argv: list[str]) -> int:
     path, split, count = argv[0], argv[1], int(argv[2])
     betas = [float(b) for b in argv[3].split(",")]
     temps = [float(t) for t in argv[4].split(",")] if len(argv) > 4 else [0.0]
     torch.set_num_threads(1)
     model = load_model(path, "cpu")
-    held = model.card["training"]["heldout_photos"]
-    names = [n for n in held if photo_split(n) == split][:count]
-    weights = torch.tensor(model.card["rebalance_weights"])
     trained_t = model.net.temperature
-    photos = [read_rgb(PHOTOS / n, 384).astype(np.float32) / 255 for n in names]
+    photos = load_split(model, split, count)
     for beta in betas:
         for temp in temps:
-            model.net.logit_bias = -beta * torch.log(weights)
-            model.net.temperature = temp or trained_t
-            gray, auto, colour, truth_colour = [], [], [], []
-            for rgb in photos:
-                lab = srgb_to_lab(rgb)
-                model.reset_state()
-                ab = model.predict_ab(lab[..., 0])
-                out = np.clip(lab_to_srgb(np.dstack([lab[..., 0], ab])), 0, 1)
-                flat = np.clip(lab_to_srgb(np.dstack([lab[..., 0], np.zeros_like(ab)])), 0, 1)
-                gray.append(metrics.psnr(flat, rgb))
-                auto.append(metrics.psnr(out, rgb))
-                colour.append(metrics.colourfulness(out))
-                truth_colour.append(metrics.colourfulness(rgb))
-            print(f"beta {beta} T {model.net.temperature:.2f}: n {len(photos)} gray {np.mean(gray):.2f} "
-                  f"auto {np.mean(auto):.2f} diff {np.mean(auto) - np.mean(gray):+.2f} "
-                  f"below {np.mean(np.array(auto) < np.array(gray)):.0%} "
-                  f"colourful {np.mean(colour) / np.mean(truth_colour):.3f}", flush=True)
+            r = score(model, photos, beta, temp or trained_t)
+            print(f"beta {beta} T {model.net.temperature:.2f}: n {len(photos)} gray {r['gray'].mean():.2f} "
+                  f"auto {r['auto'].mean():.2f} diff {r['auto'].mean() - r['gray'].mean():+.2f} "
+                  f"below {np.mean(r['auto'] < r['gray']):.0%} "
+                  f"colourful {r['colour'].mean() / r['truth_colour'].mean():.3f}", flush=True)
     return 0
 
 
