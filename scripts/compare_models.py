@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import torch
-from tune_decoding import load_split, score
+from tune_decoding import load_split, score, summary
 
 from kinochrome.core.model import load_model
 
@@ -39,9 +39,7 @@ def main(argv: list[str]) -> int:
     photos = load_split(model_a, split, count)
     ra, rb = score(model_a, photos, beta_a), score(model_b, photos, beta_b)
     for name, r in (("A", ra), ("B", rb)):
-        print(f"{name}: n {len(photos)} gray {r['gray'].mean():.2f} auto {r['auto'].mean():.2f} "
-              f"diff {r['auto'].mean() - r['gray'].mean():+.2f} below {np.mean(r['auto'] < r['gray']):.0%} "
-              f"colourful {r['colour'].mean() / r['truth_colour'].mean():.3f}")
+        print(f"{name}: {summary(r)}")
     diff = rb["auto"] - ra["auto"]
     lo, hi = bootstrap_interval(diff)
     print(f"B - A: mean {diff.mean():+.2f} dB, 90% interval [{lo:+.2f}, {hi:+.2f}], "

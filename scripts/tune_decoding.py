@@ -52,6 +52,14 @@ def score(model, photos: list[np.ndarray], beta: float, temp: float = 0.0) -> di
     return {k: np.asarray(v) for k, v in out.items()}
 
 
+def summary(r: dict[str, np.ndarray]) -> str:
+    """One line for what :func:`score` returned: PSNR of gray and automatic, the gain, the share of photos below
+    gray, the colourfulness ratio (mean over the truth's)."""
+    return (f"n {len(r['auto'])} gray {r['gray'].mean():.2f} auto {r['auto'].mean():.2f} "
+            f"diff {r['auto'].mean() - r['gray'].mean():+.2f} below {np.mean(r['auto'] < r['gray']):.0%} "
+            f"colourful {r['colour'].mean() / r['truth_colour'].mean():.3f}")
+
+
 def main(argv: list[str]) -> int:
     path, split, count = argv[0], argv[1], int(argv[2])
     betas = [float(b) for b in argv[3].split(",")]
@@ -63,10 +71,7 @@ def main(argv: list[str]) -> int:
     for beta in betas:
         for temp in temps:
             r = score(model, photos, beta, temp or trained_t)
-            print(f"beta {beta} T {model.net.temperature:.2f}: n {len(photos)} gray {r['gray'].mean():.2f} "
-                  f"auto {r['auto'].mean():.2f} diff {r['auto'].mean() - r['gray'].mean():+.2f} "
-                  f"below {np.mean(r['auto'] < r['gray']):.0%} "
-                  f"colourful {r['colour'].mean() / r['truth_colour'].mean():.3f}", flush=True)
+            print(f"beta {beta} T {model.net.temperature:.2f}: {summary(r)}", flush=True)
     return 0
 
 

@@ -281,6 +281,12 @@ def test_ship_command_places_nothing_when_scoring_fails(tiny, tmp_path, monkeypa
     assert list(models.iterdir()) == []                      # no unmeasured model was put in place
     assert ship_mod.main([str(run), "shipped"]) == 0
     assert sorted(p.name for p in models.iterdir()) == ["shipped.json", "shipped.safetensors"]
+    # a candidate goes where it is asked, with its decoding setting, and the built-in models stay as they were
+    elsewhere = tmp_path / "candidates"
+    elsewhere.mkdir()
+    assert ship_mod.main([str(run), "cand", "--prior-correction", "0.1", "--out-dir", str(elsewhere)]) == 0
+    assert sorted(p.name for p in models.iterdir()) == ["shipped.json", "shipped.safetensors"]
+    assert json.loads((elsewhere / "cand.json").read_text())["config"]["prior_correction"] == 0.1
 
 
 def test_ship_puts_the_data_sources_and_licences_in_the_card(tiny, tmp_path, monkeypatch, capsys):

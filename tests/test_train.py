@@ -331,14 +331,17 @@ def test_a_run_can_fine_tune_the_trunks_last_blocks_at_a_scaled_rate(data_dir, t
     assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 3
 
 
-def test_adam_groups_keep_the_parameter_order_and_scale_only_the_trunk():
+def test_adam_groups_keep_the_parameter_order_and_the_trunk_alone_learns_slower():
     import torch
 
     from kinochrome.core.model.network import KinoNet
-    from kinochrome.core.model.train import param_groups
+    from kinochrome.core.model.train import param_groups, set_lr
 
     net = KinoNet({**TINY_CONFIG, "semantic": "lite0"}, torch.zeros(4, 2))
     groups = param_groups(net, 0.1)
+    opt = torch.optim.Adam(groups)
+    set_lr(opt, 4e-4)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([4e-4, 4e-5, 4e-4])
     assert [id(p) for g in groups for p in g["params"]] == [id(p) for p in net.parameters()]
     names = {id(p): n for n, p in net.named_parameters()}
     for g in groups:

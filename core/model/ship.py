@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior-correction", type=float, help="beta: decode with logits - beta*log(rebalance weight)")
     p.add_argument("--manifest", type=Path, help="the training data's MANIFEST.tsv: its sources and licences go "
                                                   "into the card (training.data_sources)")
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="folder for the model (default: the built-in models, core/models); a candidate to "
+                        "score before shipping goes elsewhere")
     a = p.parse_args(argv)
     settings: dict = {}
     if a.temperature is not None:
@@ -137,7 +140,7 @@ def _measure_and_place(a: argparse.Namespace, path: Path) -> Path:
     for key, value in extra.items():
         card[key] = {**card.get(key, {}), **value}
     print(json.dumps(extra, indent=1))
-    return save_model(net, BUILTIN_MODELS_DIR / path.name, card)
+    return save_model(net, (a.out_dir or BUILTIN_MODELS_DIR) / path.name, card)
 
 
 if __name__ == "__main__":

@@ -482,6 +482,12 @@ def param_groups(net: KinoNet, trunk_lr_scale: float) -> list[dict]:
     return groups
 
 
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    """The schedule's ``lr`` into every group, times the group's ``lr_scale`` (see :func:`param_groups`)."""
+    for group in opt.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
 def _train_step(net: KinoNet, opt: torch.optim.Optimizer, loss_fn: ColourLoss, parts: list, cfg: dict
                 ) -> tuple[dict[str, float], int]:
     """One optimiser step on ``parts`` (``[(x, ab), ...]`` numpy batches), each weighted by its share of the
@@ -556,8 +562,7 @@ def train(config_path: Path, resume: bool = False) -> Path:
         parts = [sampler.batch(rng, cfg["batch"])]
         if cfg["batch_single"]:
             parts.append(singles.batch(rng, cfg["batch_single"]))
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg, state["elapsed"]) * group.get("lr_scale", 1.0)
+        set_lr(opt, lr_at(step, cfg, state["elapsed"]))
         losses, total_frames = _train_step(net, opt, loss_fn, parts, cfg)
         for k, v in losses.items():
             running[k] = 0.98 * running.get(k, v) + 0.02 * v
